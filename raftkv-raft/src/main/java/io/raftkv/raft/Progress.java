@@ -1,0 +1,181 @@
+package io.raftkv.raft;
+
+import java.util.ArrayDeque;
+
+/**
+ * What a leader knows about one follower's log (Figure 2, "Volatile state on leaders": nextIndex
+ * and matchIndex), and how it paces AppendEntries to it.
+ *
+ * <p>A follower is in one of two states. While PROBING the leader does not know where the logs
+ * diverge: it sends one AppendEntries and waits for the answer (or the next heartbeat) before
+ * sending another, walking nextIndex back with the follower's conflict hints. Once an append
+ * succeeds it is REPLICATING: the leader streams entries optimistically, advancing nextIndex as it
+ * sends, with at most {@code maxInflight} unacknowledged messages.
+ */
+final class Progress {
+  enum State {
+    PROBE,
+    REPLICATE
+  }
+
+  private long match;
+  private long next;
+  private State state = State.PROBE;
+  private boolean probeSent;
+  /** The last index carried by each unacknowledged append, oldest first. */
+  private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+
+  private final int maxInflight;
+  /** The match index at the previous heartbeat, to notice a pipeline that stopped moving. */
+  private long matchAtHeartbeat;
+
+  /** Heard from since the last CheckQuorum round. */
+  private boolean recentActive;
+  /** The highest heartbeat round this follower has answered in the current term (ReadIndex). */
+  private long ackedRound;
+
+  Progress(long next, int maxInflight) {
+    this.next = next;
+    this.maxInflight = maxInflight;
+  }
+
+  long match() {
+    return match;
+  }
+
+  long next() {
+    return next;
+  }
+
+  State state() {
+    return state;
+  }
+
+  boolean recentActive() {
+    return recentActive;
+  }
+
+  void setRecentActive(boolean active) {
+    recentActive = active;
+  }
+
+  long ackedRound() {
+    return ackedRound;
+  }
+
+  void ackRound(long round) {
+    ackedRound = Math.max(ackedRound, round);
+  }
+
+  int inflightCount() {
+    return inflight.size();
+  }
+
+  /** No append may be sent now: a probe awaits its answer, or the pipeline window is full. */
+  boolean isPaused() {
+    return state == State.PROBE ? probeSent : inflight.size() >= maxInflight;
+  }
+
+  /** Records an append carrying entries up to {@code lastIndex} (or none when 0). */
+  void sentAppend(long lastIndex) {
+    if (state == State.REPLICATE) {
+      if (lastIndex > 0) {
+        next = lastIndex + 1;
+        inflight.addLast(lastIndex);
+      }
+    } else {
+      probeSent = true;
+    }
+  }
+
+  boolean stalledSinceLastHeartbeat() {
+    return match == matchAtHeartbeat;
+  }
+
+  void markHeartbeat() {
+    matchAtHeartbeat = match;
+  }
+
+  /** Heartbeat time: a probe may be repeated, in case it or its answer was lost. */
+  void onHeartbeat() {
+    probeSent = false;
+  }
+
+  /**
+   * Makes room for one more append if the window is full; a heartbeat answer that brings no
+   * progress suggests an append was lost, and the next one will reveal the gap (its rejection moves
+   * the follower back to probing).
+   */
+  void freeOneIfFull() {
+    if (state == State.REPLICATE && inflight.size() >= maxInflight) {
+      inflight.pollFirst();
+    }
+  }
+
+  /**
+   * The follower's log matches ours up to {@code index}.
+   *
+   * @return whether that is news
+   */
+  boolean maybeUpdate(long index) {
+    boolean updated = false;
+    if (index > match) {
+      match = index;
+      updated = true;
+      probeSent = false;
+    }
+    next = Math.max(next, index + 1);
+    while (!inflight.isEmpty() && inflight.peekFirst() <= index) {
+      inflight.pollFirst();
+    }
+    return updated;
+  }
+
+  /**
+   * The follower rejected an append whose previous index was {@code rejected}; {@code hint} is
+   * where the leader should retry from, already derived from the follower's conflict term and index
+   * (§5.3, "the follower can include the term of the conflicting entry and the first index it
+   * stores for that term").
+   *
+   * @return false if the rejection is stale (answers an append sent before a newer decision)
+   */
+  boolean maybeDecrease(long rejected, long hint) {
+    if (state == State.REPLICATE) {
+      if (rejected <= match) {
+        return false;
+      }
+    } else if (rejected != next - 1) {
+      return false;
+    }
+    next = Math.max(match + 1, Math.min(hint, rejected));
+    becomeProbe();
+    return true;
+  }
+
+  void becomeProbe() {
+    state = State.PROBE;
+    probeSent = false;
+    inflight.clear();
+    next = Math.max(next, match + 1);
+  }
+
+  void becomeReplicate() {
+    state = State.REPLICATE;
+    probeSent = false;
+    inflight.clear();
+    next = match + 1;
+  }
+
+  @Override
+  public String toString() {
+    return "Progress{match="
+        + match
+        + ", next="
+        + next
+        + ", "
+        + state
+        + ", inflight="
+        + inflight.size()
+        + "}";
+  }
+}

@@ -1,0 +1,26 @@
+package io.raftkv.raft;
+
+import java.util.Map;
+
+/**
+ * A snapshot of one node's consensus state, for monitoring, the Status RPC and tests.
+ *
+ * @param peers on a leader, what it knows of each follower; empty otherwise
+ */
+public record RaftStatus(
+    int id,
+    Role role,
+    long term,
+    int votedFor,
+    int leaderId,
+    long commitIndex,
+    long appliedIndex,
+    long lastIndex,
+    long lastTerm,
+    long stableIndex,
+    int pendingReads,
+    Map<Integer, PeerProgress> peers) {
+
+  /** A leader's view of one follower (Figure 2: matchIndex, nextIndex). */
+  public record PeerProgress(long matchIndex, long nextIndex, boolean replicating, int inflight) {}
+}

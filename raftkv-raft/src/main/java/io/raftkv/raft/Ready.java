@@ -1,0 +1,43 @@
+package io.raftkv.raft;
+
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.RaftMessage;
+import java.util.List;
+
+/**
+ * Everything the core asks its driver to do after some ticks, messages and proposals. Handle it with
+ * {@link ReadyProcessor}, which keeps the order the contract requires:
+ *
+ * <ol>
+ *   <li>persist {@link #hardState()} and {@link #entries()}, durably when {@link #mustSync()}: the
+ *       entries replace the persisted log from {@code entries.get(0).getIndex()} onward (a follower
+ *       may truncate a conflicting suffix, §5.3);
+ *   <li>only then send {@link #messages()}: a vote, an append acknowledgement and the leader's own
+ *       count toward a commit all depend on that fsync (Figure 2, "Persistent state ... updated on
+ *       stable storage before responding to RPCs");
+ *   <li>apply {@link #committedEntries()} in order, and serve {@link #readStates()} once applied;
+ *   <li>call {@link Raft#advance(Ready)}.
+ * </ol>
+ *
+ * @param softState the new role and leader, or null if unchanged. When the role leaves {@link
+ *     Role#LEADER} every pending proposal and ReadIndex request of the old term is abandoned by the
+ *     core: the driver must fail them (their outcome is unknown for proposals).
+ * @param hardState the new term, vote and commit index to persist, or null if unchanged
+ */
+public record Ready(
+    SoftState softState,
+    HardState hardState,
+    List<Entry> entries,
+    List<RaftMessage> messages,
+    List<Entry> committedEntries,
+    List<ReadState> readStates,
+    boolean mustSync) {
+
+  public Ready {
+    entries = List.copyOf(entries);
+    messages = List.copyOf(messages);
+    committedEntries = List.copyOf(committedEntries);
+    readStates = List.copyOf(readStates);
+  }
+}
