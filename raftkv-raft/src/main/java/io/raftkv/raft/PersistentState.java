@@ -5,9 +5,9 @@ import io.raftkv.proto.raft.HardState;
 import java.util.List;
 
 /**
- * What a node finds on its disk at start: the hard state and the whole log (indexes 1..n, no
- * gaps), plus the index its state machine has already applied (0 for a state machine rebuilt from
- * the log).
+ * What a node finds on its disk at start: the hard state and the whole log (indexes 1..n, no gaps),
+ * plus the index its state machine has already applied (0 for a state machine rebuilt from the
+ * log).
  */
 public record PersistentState(HardState hardState, List<Entry> entries, long appliedIndex) {
   public static PersistentState empty() {

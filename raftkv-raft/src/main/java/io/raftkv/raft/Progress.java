@@ -22,17 +22,23 @@ final class Progress {
   private long next;
   private State state = State.PROBE;
   private boolean probeSent;
+
   /** The last index carried by each unacknowledged append, oldest first. */
   private final ArrayDeque<Long> inflight = new ArrayDeque<>();
 
   private final int maxInflight;
+
   /** The match index at the previous heartbeat, to notice a pipeline that stopped moving. */
   private long matchAtHeartbeat;
 
   /** Heard from since the last CheckQuorum round. */
   private boolean recentActive;
+
   /** The highest heartbeat round this follower has answered in the current term (ReadIndex). */
   private long ackedRound;
+
+  /** The highest commit index this follower can have learned from what was sent to it. */
+  private long sentCommit;
 
   Progress(long next, int maxInflight) {
     this.next = next;
@@ -65,6 +71,15 @@ final class Progress {
 
   void ackRound(long round) {
     ackedRound = Math.max(ackedRound, round);
+  }
+
+  long sentCommit() {
+    return sentCommit;
+  }
+
+  /** An append carrying {@code commit} that the follower may apply up to its last entry. */
+  void sentCommit(long commit) {
+    sentCommit = Math.max(sentCommit, commit);
   }
 
   int inflightCount() {

@@ -20,8 +20,8 @@ import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 
 /**
- * One Raft peer as a pure, deterministic state machine (the etcd/raft model): no threads, clocks
- * or I/O. The driver feeds it {@link #tick()}s, peers' messages ({@link #step}), client commands
+ * One Raft peer as a pure, deterministic state machine (the etcd/raft model): no threads, clocks or
+ * I/O. The driver feeds it {@link #tick()}s, peers' messages ({@link #step}), client commands
  * ({@link #propose}) and reads ({@link #readIndex}), then takes a {@link Ready} with everything to
  * persist, send and apply, and acknowledges it with {@link #advance}.
  *
@@ -35,6 +35,7 @@ public final class Raft {
   private final RaftConfig config;
   private final RandomGenerator random;
   private final RaftLog log;
+
   /** Every voter but this node, in id order (determinism: no hash-ordered iteration). */
   private final List<Integer> peers;
 
@@ -54,19 +55,23 @@ public final class Raft {
 
   // Leader state.
   private final Map<Integer, Progress> progress = new TreeMap<>();
+
   /** Heartbeat round stamped on every AppendEntries; see {@link ReadIndexQueue}. */
   private long round;
+
   /** The round of a ReadIndex broadcast queued in the outbox but not yet handed out, or 0. */
   private long unsentReadRound;
 
   private final ReadIndexQueue reads = new ReadIndexQueue();
   private int leadTransferee = NONE;
   private int transferElapsed;
+
   /** New entries wait here to go out in one message per follower when the Ready is built. */
   private boolean appendsPending;
 
   /** Messages to hand out with the next Ready; built then, so senders may fill them in. */
   private List<RaftMessage.Builder> outbox = new ArrayList<>();
+
   private List<ReadState> readStates = new ArrayList<>();
 
   private HardState persistedHardState;
@@ -236,8 +241,8 @@ public final class Raft {
   }
 
   /**
-   * Everything to persist, send and apply since the last Ready. The next call must wait for
-   * {@link #advance(Ready)}.
+   * Everything to persist, send and apply since the last Ready. The next call must wait for {@link
+   * #advance(Ready)}.
    */
   public Ready ready() {
     if (handedOut != null) {
@@ -501,8 +506,7 @@ public final class Raft {
     RequestVoteResponse r = m.getVoteResponse();
     boolean counts =
         r.getPreVote()
-            ? role == Role.PRE_CANDIDATE
-                && m.getTerm() == (r.getVoteGranted() ? term + 1 : term)
+            ? role == Role.PRE_CANDIDATE && m.getTerm() == (r.getVoteGranted() ? term + 1 : term)
             : role == Role.CANDIDATE && m.getTerm() == term;
     if (!counts) {
       return;
@@ -561,9 +565,7 @@ public final class Raft {
       } else {
         long conflictTerm = log.term(a.getPrevLogIndex());
         long first = log.firstIndexOfTerm(conflictTerm, a.getPrevLogIndex());
-        reply
-            .setConflictTerm(conflictTerm)
-            .setConflictIndex(Math.max(first, log.committed() + 1));
+        reply.setConflictTerm(conflictTerm).setConflictIndex(Math.max(first, log.committed() + 1));
       }
     }
     send(m.getFrom()).setAppendResponse(reply);
@@ -574,9 +576,11 @@ public final class Raft {
     if (m.hasAppendRequest()) {
       send(m.getFrom())
           .setAppendResponse(
+              // No round: this answer carries our newer term, which its receiver may hold by now
+              // as leader; an echoed round of the old term would then pass for a fresh ReadIndex
+              // acknowledgement (rounds restart from 0 when a node restarts).
               AppendEntriesResponse.newBuilder()
-                  .setRejectedIndex(m.getAppendRequest().getPrevLogIndex())
-                  .setRound(m.getAppendRequest().getRound()));
+                  .setRejectedIndex(m.getAppendRequest().getPrevLogIndex()));
     } else if (m.hasVoteRequest()) {
       send(m.getFrom())
           .setVoteResponse(
@@ -620,13 +624,24 @@ public final class Raft {
       if (pr.maybeDecrease(r.getRejectedIndex(), retryHint(r))) {
         sendAppend(m.getFrom(), true);
       }
-    } else if (pr.maybeUpdate(r.getMatchIndex())) {
-      if (pr.state() == Progress.State.PROBE) {
+    } else {
+      boolean updated = pr.maybeUpdate(r.getMatchIndex());
+      if (pr.state() == Progress.State.PROBE && r.getMatchIndex() + 1 >= pr.next()) {
+        // The probe found where our logs agree: stream from there on.
         pr.becomeReplicate();
+        updated = true;
+      }
+      if (!updated) {
+        releaseReads();
+        return;
       }
       advanceCommit();
       while (sendAppend(m.getFrom(), false)) {
         // Keep the pipeline full (bounded by maxInflightAppends).
+      }
+      if (pr.sentCommit() < Math.min(log.committed(), pr.match())) {
+        // It was paused when the commit index moved: tell it now, not at the next heartbeat.
+        sendAppendRequest(m.getFrom(), pr.match(), List.of());
       }
       if (m.getFrom() == leadTransferee && pr.match() == log.lastIndex()) {
         send(leadTransferee).setTimeoutNow(TimeoutNow.getDefaultInstance());
@@ -704,6 +719,13 @@ public final class Raft {
   }
 
   private void sendAppendRequest(int to, long prevIndex, List<Entry> entries) {
+    // The follower commits min(leaderCommit, last index of this message), Figure 2 rule 5.
+    progress
+        .get(to)
+        .sentCommit(
+            Math.min(
+                log.committed(),
+                entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).getIndex()));
     send(to)
         .setAppendRequest(
             AppendEntriesRequest.newBuilder()
@@ -725,7 +747,9 @@ public final class Raft {
       if (pr.state() == Progress.State.PROBE) {
         pr.onHeartbeat();
         sendAppend(peer, true);
-      } else if (pr.inflightCount() > 0 && pr.stalledSinceLastHeartbeat()) {
+      } else if (pr.next() > pr.match() + 1 && pr.stalledSinceLastHeartbeat()) {
+        // Entries sent but unacknowledged, even if freeOneIfFull already forgot them (the retry
+        // below can be lost too: it must be repeated until it is answered).
         pr.freeOneIfFull();
         sendAppendRequest(peer, pr.next() - 1, List.of());
       } else {

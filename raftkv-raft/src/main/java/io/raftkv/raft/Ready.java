@@ -6,8 +6,8 @@ import io.raftkv.proto.raft.RaftMessage;
 import java.util.List;
 
 /**
- * Everything the core asks its driver to do after some ticks, messages and proposals. Handle it with
- * {@link ReadyProcessor}, which keeps the order the contract requires:
+ * Everything the core asks its driver to do after some ticks, messages and proposals. Handle it
+ * with {@link ReadyProcessor}, which keeps the order the contract requires:
  *
  * <ol>
  *   <li>persist {@link #hardState()} and {@link #entries()}, durably when {@link #mustSync()}: the

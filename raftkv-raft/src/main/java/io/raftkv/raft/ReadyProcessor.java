@@ -18,8 +18,8 @@ public final class ReadyProcessor {
   public interface LogStorage {
     /**
      * Makes {@code hardState} (when not null) and {@code entries} part of the persisted state;
-     * {@code entries} replace the persisted log from their first index onward. When {@code sync}
-     * is set, returns only once both are durable (fsync).
+     * {@code entries} replace the persisted log from their first index onward. When {@code sync} is
+     * set, returns only once both are durable (fsync).
      */
     void persist(HardState hardState, List<Entry> entries, boolean sync);
   }

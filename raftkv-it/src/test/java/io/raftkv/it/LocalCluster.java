@@ -1,0 +1,250 @@
+package io.raftkv.it;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+
+/**
+ * A cluster of real {@code build/dev/svr} processes on loopback, with ports chosen free at run
+ * time and data under a temporary directory, driven by {@code build/dev/clt} exactly as a user's
+ * script would.
+ */
+final class LocalCluster implements AutoCloseable {
+  /** What one clt run returned. */
+  record Result(int exit, String out, String err) {
+    @Override
+    public String toString() {
+      return "exit " + exit + ", stdout '" + out.strip() + "', stderr '" + err.strip() + "'";
+    }
+  }
+
+  static final Path ROOT = Path.of(System.getProperty("raftkv.root", ".")).toAbsolutePath();
+  static final Path SVR = ROOT.resolve("build/dev/svr");
+  static final Path CLT = ROOT.resolve("build/dev/clt");
+
+  final int size;
+  final int[] raftPorts;
+  final int[] kvsPorts;
+  private final Path dir;
+  private final Process[] servers;
+  private final List<String> extraArgs;
+
+  LocalCluster(int size, Path dir, String... extraArgs) throws IOException {
+    this.size = size;
+    this.dir = dir;
+    this.extraArgs = List.of(extraArgs);
+    this.raftPorts = freePorts(size);
+    this.kvsPorts = freePorts(size);
+    this.servers = new Process[size];
+  }
+
+  private static int[] freePorts(int n) throws IOException {
+    int[] ports = new int[n];
+    List<ServerSocket> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) {
+        ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        held.add(s);
+        ports[i] = s.getLocalPort();
+      }
+    } finally {
+      for (ServerSocket s : held) {
+        s.close();
+      }
+    }
+    return ports;
+  }
+
+  String raftList() {
+    return Arrays.stream(raftPorts).mapToObj(Integer::toString).collect(Collectors.joining(","));
+  }
+
+  String kvsList() {
+    return Arrays.stream(kvsPorts)
+        .mapToObj(p -> "127.0.0.1:" + p)
+        .collect(Collectors.joining(","));
+  }
+
+  /** Starts node {@code i} (as the seed does: {@code svr -r ... -i i -p port [--leader]}). */
+  void start(int i, boolean leader) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(SVR.toString());
+    cmd.addAll(List.of("-r", raftList(), "-i", Integer.toString(i), "-p", "" + kvsPorts[i]));
+    if (leader) {
+      cmd.add("--leader");
+    }
+    cmd.addAll(List.of("--kvs-peers", kvsList()));
+    cmd.addAll(extraArgs);
+    Files.createDirectories(dir);
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("svr-" + i + ".log").toFile()));
+    servers[i] = pb.start();
+  }
+
+  void startAll(int leaderHint) throws IOException {
+    for (int i = 0; i < size; i++) {
+      start(i, i == leaderHint);
+    }
+    for (int i = 0; i < size; i++) {
+      awaitListening(i);
+    }
+  }
+
+  /** Waits until node i's KV port accepts connections. */
+  void awaitListening(int i) {
+    int port = kvsPorts[i];
+    await(
+        "node " + i + " listening on " + port,
+        Duration.ofSeconds(60),
+        () -> {
+          try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+          } catch (IOException e) {
+            return false;
+          }
+        });
+  }
+
+  /** kill -9: the process gets no chance to flush anything. */
+  void kill(int i) throws InterruptedException {
+    Process p = servers[i];
+    if (p != null) {
+      p.destroyForcibly();
+      p.waitFor(30, TimeUnit.SECONDS);
+      servers[i] = null;
+    }
+  }
+
+  /** SIGTERM, and wait for a clean exit. */
+  int stop(int i) throws InterruptedException {
+    Process p = servers[i];
+    p.destroy();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+    }
+    servers[i] = null;
+    return p.exitValue();
+  }
+
+  boolean isRunning(int i) {
+    return servers[i] != null && servers[i].isAlive();
+  }
+
+  /** Runs {@code clt -p <node i's port> <args>}. */
+  Result clt(int i, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("-p", Integer.toString(kvsPorts[i])));
+    cmd.addAll(List.of(args));
+    return run(cmd);
+  }
+
+  /** Runs {@code clt -s <all nodes> <args>}: the client finds the leader itself. */
+  Result cltAny(String... args) {
+    List<String> cmd = new ArrayList<>(List.of("-s", kvsList()));
+    cmd.addAll(List.of(args));
+    return run(cmd);
+  }
+
+  static Result run(List<String> args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(CLT.toString());
+    cmd.addAll(args);
+    try {
+      Process p = new ProcessBuilder(cmd).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      byte[] err = p.getErrorStream().readAllBytes();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("clt did not finish: " + cmd);
+      }
+      return new Result(
+          p.exitValue(),
+          new String(out, StandardCharsets.UTF_8),
+          new String(err, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new AssertionError("cannot run " + cmd + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * Finds the leader as seed test 3.2 does: a GET to each server; the one answering without a
+   * not-leader error is the leader. Retries while an election is in progress.
+   */
+  int findLeader() {
+    int[] found = {-1};
+    await(
+        "a leader",
+        Duration.ofSeconds(60),
+        () -> {
+          for (int i = 0; i < size; i++) {
+            if (!isRunning(i)) {
+              continue;
+            }
+            Result r = clt(i, "-o", "GET", "-k", "__probe__");
+            if (r.exit() == 0 || r.exit() == 3) {
+              found[0] = i;
+              return true;
+            }
+          }
+          return false;
+        });
+    return found[0];
+  }
+
+  /** Polls {@code condition} until it holds, failing after {@code limit}. */
+  static void await(String what, Duration limit, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + limit.toSeconds() + " s waiting for " + what);
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  /** The servers' logs, for failure messages. */
+  String logs() {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < size; i++) {
+      Path log = dir.resolve("svr-" + i + ".log");
+      try {
+        if (Files.exists(log)) {
+          List<String> lines = Files.readAllLines(log);
+          sb.append("--- node ").append(i).append('\n');
+          lines.subList(Math.max(0, lines.size() - 30), lines.size())
+              .forEach(l -> sb.append(l).append('\n'));
+        }
+      } catch (IOException e) {
+        sb.append(e).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (int i = 0; i < size; i++) {
+      kill(i);
+    }
+  }
+}

@@ -1,0 +1,358 @@
+package io.raftkv.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.RaftMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+
+/**
+ * A deterministic in-memory cluster for the core's tests: several {@link Raft} instances, each
+ * handled through a {@link ReadyProcessor} with an in-memory storage, and a network that delivers
+ * messages only when asked (all, or selectively, dropping some). Nothing happens on its own: ticks,
+ * deliveries and Ready handling are explicit, so every test is one exact, reproducible schedule.
+ */
+final class TestNetwork {
+
+  /**
+   * The settings of the paper's model (§5): election timeout 10–20 ticks, heartbeat every tick,
+   * PreVote and CheckQuorum off (tests of §9.6 turn them on).
+   */
+  static RaftConfig paperConfig(int id, List<Integer> voters) {
+    return new RaftConfig(id, voters, 10, 20, 1, 256, 1 << 20, 4 << 20, false, false);
+  }
+
+  static List<Integer> ids(int n) {
+    List<Integer> ids = new ArrayList<>();
+    for (int i = 1; i <= n; i++) {
+      ids.add(i);
+    }
+    return ids;
+  }
+
+  /** An entry for a PersistentState. */
+  static Entry entry(long index, long term) {
+    return Entry.newBuilder().setIndex(index).setTerm(term).build();
+  }
+
+  /** A log whose entry i (1-based) has term terms[i-1]. */
+  static List<Entry> log(long... terms) {
+    List<Entry> out = new ArrayList<>();
+    for (int i = 0; i < terms.length; i++) {
+      out.add(entry(i + 1, terms[i]));
+    }
+    return out;
+  }
+
+  static PersistentState state(long term, long commit, List<Entry> entries) {
+    return new PersistentState(
+        HardState.newBuilder().setCurrentTerm(term).setCommit(commit).build(), entries, 0);
+  }
+
+  static ByteString data(String s) {
+    return ByteString.copyFromUtf8(s);
+  }
+
+  /** Durable storage in memory: the persisted hard state and log of one node. */
+  static final class MemoryStorage implements ReadyProcessor.LogStorage {
+    HardState hardState = HardState.getDefaultInstance();
+    final List<Entry> entries = new ArrayList<>();
+
+    /** What the driver did, in order ("persist ..." / "send ..."), to check the Ready contract. */
+    final List<String> events;
+
+    MemoryStorage(List<String> events) {
+      this.events = events;
+    }
+
+    @Override
+    public void persist(HardState hs, List<Entry> newEntries, boolean sync) {
+      if (hs != null) {
+        hardState = hs;
+      }
+      if (!newEntries.isEmpty()) {
+        long first = newEntries.get(0).getIndex();
+        assertThat(first).as("persisted entries leave no gap").isLessThanOrEqualTo(size() + 1);
+        entries.subList((int) (first - 1), entries.size()).clear();
+        entries.addAll(newEntries);
+      }
+      events.add(
+          "persist term="
+              + hardState.getCurrentTerm()
+              + " vote="
+              + (hardState.hasVotedFor() ? hardState.getVotedFor() : "none")
+              + " entries="
+              + newEntries.size()
+              + " sync="
+              + sync);
+    }
+
+    long size() {
+      return entries.size();
+    }
+
+    PersistentState persistentState(long applied) {
+      return new PersistentState(hardState, entries, applied);
+    }
+  }
+
+  /** One member: its core, its storage and what its state machine has been handed. */
+  final class Node {
+    final int id;
+    final RaftConfig config;
+    final MemoryStorage storage;
+    final List<String> events = new ArrayList<>();
+    Raft raft;
+    ReadyProcessor processor;
+    final List<Entry> applied = new ArrayList<>();
+    final List<ReadState> readStates = new ArrayList<>();
+    final List<SoftState> softStates = new ArrayList<>();
+
+    Node(int id, RaftConfig config) {
+      this.id = id;
+      this.config = config;
+      this.storage = new MemoryStorage(events);
+    }
+
+    void start(PersistentState state) {
+      raft = new Raft(config, new SplittableRandom(random.nextLong()), state);
+      processor =
+          new ReadyProcessor(
+              storage,
+              messages -> {
+                for (RaftMessage m : messages) {
+                  events.add("send " + m.getBodyCase() + " to " + m.getTo());
+                  inFlight.add(m);
+                  sent.add(m);
+                }
+              },
+              (soft, committed, reads) -> {
+                if (soft != null) {
+                  softStates.add(soft);
+                }
+                applied.addAll(committed);
+                readStates.addAll(reads);
+              });
+    }
+  }
+
+  private final SplittableRandom random;
+  private final Map<Integer, Node> nodes = new TreeMap<>();
+
+  /** Sent, not yet delivered, in send order. */
+  final List<RaftMessage> inFlight = new ArrayList<>();
+
+  /** Every message ever sent, in send order. */
+  final List<RaftMessage> sent = new ArrayList<>();
+
+  /** Every message ever delivered, in delivery order. */
+  final List<RaftMessage> delivered = new ArrayList<>();
+
+  private final TreeSet<Integer> isolated = new TreeSet<>();
+  private Predicate<RaftMessage> dropIf = m -> false;
+
+  private TestNetwork(long seed) {
+    this.random = new SplittableRandom(seed);
+  }
+
+  /** n fresh nodes with the paper's settings, changed by {@code tweak}. */
+  static TestNetwork create(int n, long seed, UnaryOperator<RaftConfig> tweak) {
+    TestNetwork net = new TestNetwork(seed);
+    for (int id : ids(n)) {
+      net.add(id, tweak.apply(paperConfig(id, ids(n))), PersistentState.empty());
+    }
+    return net;
+  }
+
+  static TestNetwork create(int n, long seed) {
+    return create(n, seed, c -> c);
+  }
+
+  /** Nodes 1..states.size() restored from the given states (index 0 is node 1). */
+  static TestNetwork restored(
+      long seed, UnaryOperator<RaftConfig> tweak, PersistentState... states) {
+    TestNetwork net = new TestNetwork(seed);
+    List<Integer> voters = ids(states.length);
+    for (int i = 0; i < states.length; i++) {
+      net.add(i + 1, tweak.apply(paperConfig(i + 1, voters)), states[i]);
+    }
+    return net;
+  }
+
+  private void add(int id, RaftConfig config, PersistentState state) {
+    Node node = new Node(id, config);
+    node.storage.hardState = state.hardState();
+    node.storage.entries.addAll(state.entries());
+    node.start(state);
+    nodes.put(id, node);
+  }
+
+  Raft raft(int id) {
+    return nodes.get(id).raft;
+  }
+
+  Node node(int id) {
+    return nodes.get(id);
+  }
+
+  List<Integer> ids() {
+    return List.copyOf(nodes.keySet());
+  }
+
+  /** Handles every node's Readys until none has anything more to say. */
+  void flush() {
+    boolean any = true;
+    while (any) {
+      any = false;
+      for (Node n : nodes.values()) {
+        while (n.processor.processOne(n.raft)) {
+          any = true;
+        }
+      }
+    }
+  }
+
+  boolean dropped(RaftMessage m) {
+    return isolated.contains(m.getFrom()) || isolated.contains(m.getTo()) || dropIf.test(m);
+  }
+
+  /** Drops every message to or from these nodes until {@link #heal()}. */
+  void isolate(int... ids) {
+    for (int id : ids) {
+      isolated.add(id);
+    }
+  }
+
+  /** Drops messages between the two groups (each side still talks among itself). */
+  void partition(List<Integer> a, List<Integer> b) {
+    dropIf =
+        dropIf.or(
+            m ->
+                (a.contains(m.getFrom()) && b.contains(m.getTo()))
+                    || (b.contains(m.getFrom()) && a.contains(m.getTo())));
+  }
+
+  void dropIf(Predicate<RaftMessage> p) {
+    dropIf = dropIf.or(p);
+  }
+
+  void heal() {
+    isolated.clear();
+    dropIf = m -> false;
+  }
+
+  void deliver(RaftMessage m) {
+    delivered.add(m);
+    nodes.get(m.getTo()).raft.step(m);
+  }
+
+  /**
+   * One round trip's worth: flushes, then delivers every message in flight (dropping those the
+   * filters drop), then flushes again.
+   *
+   * @return how many were delivered
+   */
+  int deliverWave() {
+    flush();
+    List<RaftMessage> wave = new ArrayList<>(inFlight);
+    inFlight.clear();
+    int count = 0;
+    for (RaftMessage m : wave) {
+      if (!dropped(m)) {
+        deliver(m);
+        count++;
+      }
+    }
+    flush();
+    return count;
+  }
+
+  /** Delivers (or drops) messages until none is in flight; returns the number of waves. */
+  int deliverAll() {
+    int waves = 0;
+    flush();
+    while (!inFlight.isEmpty()) {
+      deliverWave();
+      if (++waves > 10_000) {
+        throw new AssertionError("the cluster never went quiet");
+      }
+    }
+    return waves;
+  }
+
+  /** Flushes, then removes and returns the in-flight messages matching {@code p}, undelivered. */
+  List<RaftMessage> take(Predicate<RaftMessage> p) {
+    flush();
+    List<RaftMessage> out = new ArrayList<>();
+    inFlight.removeIf(
+        m -> {
+          if (p.test(m)) {
+            out.add(m);
+            return true;
+          }
+          return false;
+        });
+    return out;
+  }
+
+  /** Ticks every node once, then delivers everything. */
+  void tickAll() {
+    for (Node n : nodes.values()) {
+      n.raft.tick();
+    }
+    deliverAll();
+  }
+
+  void tickAll(int times) {
+    for (int i = 0; i < times; i++) {
+      tickAll();
+    }
+  }
+
+  /** Starts an election at {@code id} (the --leader hint) and delivers everything. */
+  void elect(int id) {
+    raft(id).campaign();
+    deliverAll();
+    assertThat(raft(id).role()).as("node %d won the election", id).isEqualTo(Role.LEADER);
+  }
+
+  /**
+   * Rebuilds a node from what it persisted, as after a crash; its state machine kept the entries up
+   * to {@code appliedIndex} (at most the persisted commit index).
+   */
+  void restart(int id, long appliedIndex) {
+    Node n = nodes.get(id);
+    // The state machine keeps what it applied up to appliedIndex; the rest is lost with the crash.
+    n.applied.subList((int) Math.min(appliedIndex, n.applied.size()), n.applied.size()).clear();
+    n.readStates.clear();
+    n.start(n.storage.persistentState(appliedIndex));
+  }
+
+  /** The leader, if exactly one node in the highest term believes it leads. */
+  Integer leader() {
+    long maxTerm = nodes.values().stream().mapToLong(n -> n.raft.term()).max().orElse(0);
+    List<Integer> leaders =
+        nodes.values().stream()
+            .filter(n -> n.raft.role() == Role.LEADER && n.raft.term() == maxTerm)
+            .map(n -> n.id)
+            .toList();
+    return leaders.size() == 1 ? leaders.get(0) : null;
+  }
+
+  static Predicate<RaftMessage> to(int id) {
+    return m -> m.getTo() == id;
+  }
+
+  static Predicate<RaftMessage> between(int from, int to) {
+    return m -> m.getFrom() == from && m.getTo() == to;
+  }
+}

@@ -1,0 +1,173 @@
+package io.raftkv.server;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.raft.PersistentState;
+import io.raftkv.raft.Raft;
+import io.raftkv.storage.KvStateMachine;
+import io.raftkv.storage.NodeIdentity;
+import io.raftkv.storage.RocksLogStorage;
+import io.raftkv.storage.RocksStore;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One raftkv node, assembled: RocksDB storage, the consensus core in its event loop, the gRPC peer
+ * transport and the KV service.
+ *
+ * <p>Thread-safety: start and close from one thread.
+ */
+public final class KvServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(KvServer.class);
+
+  /** A start-up problem the user can act on (port in use, data directory refused). */
+  public static final class StartupException extends RuntimeException {
+    public StartupException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private final ServerConfig config;
+  private final RocksStore store;
+  private final KvStateMachine stateMachine;
+  private final PeerTransport transport;
+  private final RaftNode<KvStateMachine.Applied> node;
+  private final Server raftServer;
+  private final Server kvsServer;
+
+  private KvServer(ServerConfig config) {
+    this.config = config;
+    this.store =
+        RocksStore.open(config.dataDir(), new NodeIdentity(config.clusterId(), config.nodeId()));
+    try {
+      this.stateMachine = new KvStateMachine(store);
+      RocksLogStorage logStorage = new RocksLogStorage(store);
+      PersistentState restored = logStorage.load(stateMachine.appliedIndex());
+      // The core's only randomness (election timeouts); seeded per process here, by the
+      // simulator's master seed there.
+      Raft raft =
+          new Raft(
+              config.raftConfig(), new SplittableRandom(new SecureRandom().nextLong()), restored);
+      this.transport =
+          new PeerTransport(config.nodeId(), config.raftPeersById(), config.peerQueueMessages());
+      this.node =
+          new RaftNode<>(
+              raft,
+              stateMachine.appliedIndex(),
+              logStorage,
+              transport,
+              this::apply,
+              config.tickMillis(),
+              KvServer::halt);
+      this.raftServer =
+          bind(
+              "raft",
+              config.raftAddress().host(),
+              config.raftAddress().port(),
+              new RaftTransportService(config.nodeId(), node::receive));
+      this.kvsServer =
+          bind(
+              "kvs",
+              config.kvsHost(),
+              config.kvsPort(),
+              new KvServiceImpl(node, stateMachine, config));
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  /** Opens the data directory, binds both ports and starts the node. */
+  public static KvServer start(ServerConfig config) {
+    KvServer s = new KvServer(config);
+    s.node.start();
+    if (config.startAsLeader()) {
+      s.node.campaign();
+    }
+    log.info(
+        "node {} up: raft {}, kvs {}:{}, data {}",
+        config.nodeId(),
+        config.raftAddress(),
+        config.kvsHost(),
+        config.kvsPort(),
+        config.dataDir());
+    return s;
+  }
+
+  private Server bind(String what, String host, int port, io.grpc.BindableService service) {
+    try {
+      return NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+          .addService(service)
+          .maxInboundMessageSize(Integer.MAX_VALUE)
+          .build()
+          .start();
+    } catch (IOException e) {
+      if (raftServer != null) {
+        raftServer.shutdownNow();
+      }
+      throw new StartupException(
+          "cannot listen on " + what + " port " + host + ":" + port + ": " + rootMessage(e), e);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+
+  /** A node whose loop failed (storage error) must not serve on: stop the process at once. */
+  private static void halt(RuntimeException cause) {
+    log.error("fatal: {}; exiting", cause.toString());
+    Runtime.getRuntime().halt(4);
+  }
+
+  /** Applies committed entries; one result per entry, in order. */
+  private List<KvStateMachine.Applied> apply(List<Entry> entries) {
+    KvStateMachine.ApplyResult result = stateMachine.apply(entries);
+    List<KvStateMachine.Applied> aligned = new ArrayList<>(entries.size());
+    int r = 0;
+    for (Entry e : entries) {
+      List<KvStateMachine.Applied> rs = result.results();
+      if (r < rs.size() && rs.get(r).index() == e.getIndex()) {
+        aligned.add(rs.get(r++));
+      } else {
+        aligned.add(null); // already applied before a restart: no client waits on it
+      }
+    }
+    return aligned;
+  }
+
+  public RaftNode<KvStateMachine.Applied> node() {
+    return node;
+  }
+
+  public ServerConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    kvsServer.shutdown();
+    raftServer.shutdown();
+    node.close();
+    transport.close();
+    try {
+      kvsServer.awaitTermination(2, TimeUnit.SECONDS);
+      raftServer.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    store.close();
+  }
+}

@@ -1,0 +1,163 @@
+package io.raftkv.server;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.RaftTransportGrpc;
+import io.raftkv.proto.raft.StreamEnd;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outbound half of the link to one peer: one channel, one long-lived stream, a bounded queue.
+ * {@link #send} never blocks: when the queue is full (the peer is slow or gone) the message is
+ * dropped and Raft's own retries (heartbeats, re-sent appends) recover. A broken stream is reopened
+ * with exponential backoff.
+ *
+ * <p>Thread-safety: {@link #send} from any thread; the rest runs on the shared executor.
+ */
+final class PeerClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PeerClient.class);
+  private static final long MIN_BACKOFF_MS = 20;
+  private static final long MAX_BACKOFF_MS = 1_000;
+
+  private final int peerId;
+  private final String target;
+  private final ManagedChannel channel;
+  private final ScheduledExecutorService executor;
+  private final ArrayBlockingQueue<RaftMessage> queue;
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong sent = new AtomicLong();
+
+  // Executor-thread state.
+  private ClientCallStreamObserver<RaftMessage> stream;
+  private boolean connecting;
+  private long backoffMs = MIN_BACKOFF_MS;
+  private boolean flushScheduled;
+  private volatile boolean closed;
+
+  PeerClient(int peerId, String host, int port, int queueCapacity, ScheduledExecutorService ex) {
+    this.peerId = peerId;
+    this.target = host + ":" + port;
+    this.executor = ex;
+    this.queue = new ArrayBlockingQueue<>(queueCapacity);
+    this.channel =
+        NettyChannelBuilder.forAddress(host, port)
+            .usePlaintext()
+            .maxInboundMessageSize(Integer.MAX_VALUE)
+            .build();
+  }
+
+  /** Queues {@code m} for the peer; drops it if the queue is full. */
+  void send(RaftMessage m) {
+    if (closed) {
+      return;
+    }
+    if (!queue.offer(m)) {
+      dropped.incrementAndGet();
+      return;
+    }
+    scheduleFlush();
+  }
+
+  long dropped() {
+    return dropped.get();
+  }
+
+  long sent() {
+    return sent.get();
+  }
+
+  private synchronized void scheduleFlush() {
+    if (!flushScheduled) {
+      flushScheduled = true;
+      executor.execute(this::flush);
+    }
+  }
+
+  private void flush() {
+    synchronized (this) {
+      flushScheduled = false;
+    }
+    if (closed) {
+      return;
+    }
+    if (stream == null) {
+      connect();
+      return;
+    }
+    while (stream.isReady()) {
+      RaftMessage m = queue.poll();
+      if (m == null) {
+        return;
+      }
+      stream.onNext(m);
+      sent.incrementAndGet();
+    }
+    // Not ready: the on-ready handler flushes again when the transport drains.
+  }
+
+  private void connect() {
+    if (connecting) {
+      return;
+    }
+    connecting = true;
+    RaftTransportGrpc.newStub(channel).stream(
+        new ClientResponseObserver<RaftMessage, StreamEnd>() {
+          @Override
+          public void beforeStart(ClientCallStreamObserver<RaftMessage> s) {
+            s.setOnReadyHandler(() -> executor.execute(() -> onReady(s)));
+          }
+
+          @Override
+          public void onNext(StreamEnd value) {}
+
+          @Override
+          public void onError(Throwable t) {
+            executor.execute(() -> onBroken(t.getMessage()));
+          }
+
+          @Override
+          public void onCompleted() {
+            executor.execute(() -> onBroken("closed by peer"));
+          }
+        });
+  }
+
+  private void onReady(ClientCallStreamObserver<RaftMessage> s) {
+    if (stream != s) {
+      if (!connecting) {
+        return; // an old stream
+      }
+      stream = s;
+      connecting = false;
+      backoffMs = MIN_BACKOFF_MS;
+      log.debug("stream to node {} at {} open", peerId, target);
+    }
+    flush();
+  }
+
+  private void onBroken(String why) {
+    if (closed) {
+      return;
+    }
+    log.debug("stream to node {} at {} broken: {}", peerId, target, why);
+    stream = null;
+    connecting = false;
+    long delay = backoffMs;
+    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    executor.schedule(this::flush, delay, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    channel.shutdownNow();
+  }
+}

@@ -1,0 +1,46 @@
+package io.raftkv.server;
+
+import io.grpc.stub.StreamObserver;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.RaftTransportGrpc;
+import io.raftkv.proto.raft.StreamEnd;
+import java.util.function.Consumer;
+
+/**
+ * The inbound half of the peer transport: every message arriving on a peer's stream goes to the
+ * node's queue; nothing is answered on the stream itself (replies are messages of their own).
+ *
+ * <p>Thread-safety: called by gRPC threads; the consumer must be thread-safe.
+ */
+final class RaftTransportService extends RaftTransportGrpc.RaftTransportImplBase {
+  private final int selfId;
+  private final Consumer<RaftMessage> node;
+
+  RaftTransportService(int selfId, Consumer<RaftMessage> node) {
+    this.selfId = selfId;
+    this.node = node;
+  }
+
+  @Override
+  public StreamObserver<RaftMessage> stream(StreamObserver<StreamEnd> responses) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(RaftMessage m) {
+        if (m.getTo() == selfId) {
+          node.accept(m);
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        // The peer went away; it reconnects on its own.
+      }
+
+      @Override
+      public void onCompleted() {
+        responses.onNext(StreamEnd.getDefaultInstance());
+        responses.onCompleted();
+      }
+    };
+  }
+}

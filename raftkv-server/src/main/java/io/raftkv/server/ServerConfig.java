@@ -1,0 +1,135 @@
+package io.raftkv.server;
+
+import io.raftkv.raft.RaftConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Everything a node needs to run, validated: who it is, where its peers are, and every timing and
+ * size limit. Times are in milliseconds; the core counts them in ticks of {@code tickMillis}.
+ */
+public record ServerConfig(
+    int nodeId,
+    List<PeerAddress> raftPeers,
+    List<PeerAddress> kvsPeers,
+    String kvsHost,
+    int kvsPort,
+    boolean startAsLeader,
+    Path dataDir,
+    String clusterId,
+    long tickMillis,
+    long electionTimeoutMinMillis,
+    long electionTimeoutMaxMillis,
+    long heartbeatMillis,
+    long requestTimeoutMillis,
+    int maxInflightAppends,
+    long maxMessageBytes,
+    int peerQueueMessages,
+    int maxKeyBytes,
+    int maxValueBytes) {
+
+  public ServerConfig {
+    raftPeers = List.copyOf(raftPeers);
+    kvsPeers = List.copyOf(kvsPeers);
+    if (raftPeers.isEmpty()) {
+      throw new IllegalArgumentException("-r needs at least one raft address");
+    }
+    if (nodeId < 0 || nodeId >= raftPeers.size()) {
+      throw new IllegalArgumentException(
+          "-i " + nodeId + " is not an index into -r (0.." + (raftPeers.size() - 1) + ")");
+    }
+    if (!kvsPeers.isEmpty() && kvsPeers.size() != raftPeers.size()) {
+      throw new IllegalArgumentException(
+          "--kvs-peers lists " + kvsPeers.size() + " addresses but -r lists " + raftPeers.size());
+    }
+    if (kvsPort < 1 || kvsPort > 65535) {
+      throw new IllegalArgumentException("-p " + kvsPort + " is not a port (1-65535)");
+    }
+    positive("--tick-ms", tickMillis);
+    positive("--request-timeout-ms", requestTimeoutMillis);
+    positive("--max-inflight", maxInflightAppends);
+    positive("--max-message-bytes", maxMessageBytes);
+    positive("--peer-queue", peerQueueMessages);
+    positive("--max-key-bytes", maxKeyBytes);
+    positive("--max-value-bytes", maxValueBytes);
+    if (electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
+      throw new IllegalArgumentException(
+          "election timeout range is empty: max "
+              + electionTimeoutMaxMillis
+              + " ms must exceed min "
+              + electionTimeoutMinMillis
+              + " ms (randomized timeouts avoid split votes, Raft §5.2)");
+    }
+    if (heartbeatMillis * 2 > electionTimeoutMinMillis) {
+      throw new IllegalArgumentException(
+          "heartbeat "
+              + heartbeatMillis
+              + " ms is not well below the minimum election timeout "
+              + electionTimeoutMinMillis
+              + " ms (at most half of it): followers would start elections under a healthy"
+              + " leader (Raft §5.6)");
+    }
+    if (heartbeatMillis < tickMillis || electionTimeoutMinMillis < 2 * tickMillis) {
+      throw new IllegalArgumentException(
+          "tick "
+              + tickMillis
+              + " ms is too coarse for heartbeat "
+              + heartbeatMillis
+              + " ms and election timeout "
+              + electionTimeoutMinMillis
+              + " ms");
+    }
+  }
+
+  private static void positive(String flag, long value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(flag + " must be positive: " + value);
+    }
+  }
+
+  public PeerAddress raftAddress() {
+    return raftPeers.get(nodeId);
+  }
+
+  /** Raft addresses by node id. */
+  public Map<Integer, PeerAddress> raftPeersById() {
+    Map<Integer, PeerAddress> out = new TreeMap<>();
+    for (int i = 0; i < raftPeers.size(); i++) {
+      out.put(i, raftPeers.get(i));
+    }
+    return out;
+  }
+
+  /** The KV address of node {@code id}, when --kvs-peers was given; else empty. */
+  public String kvsAddressOf(int id) {
+    return id >= 0 && id < kvsPeers.size() ? kvsPeers.get(id).toString() : "";
+  }
+
+  /** The core's settings: milliseconds rounded to whole ticks. */
+  public RaftConfig raftConfig() {
+    List<Integer> voters = new ArrayList<>();
+    for (int i = 0; i < raftPeers.size(); i++) {
+      voters.add(i);
+    }
+    int minTicks = ticks(electionTimeoutMinMillis);
+    int maxTicks = Math.max(minTicks + 1, ticks(electionTimeoutMaxMillis));
+    return new RaftConfig(
+        nodeId,
+        voters,
+        minTicks,
+        maxTicks,
+        Math.max(1, ticks(heartbeatMillis)),
+        maxInflightAppends,
+        maxMessageBytes,
+        4L * maxMessageBytes,
+        true,
+        true);
+  }
+
+  private int ticks(long millis) {
+    return (int) Math.max(1, Math.round((double) millis / tickMillis));
+  }
+}

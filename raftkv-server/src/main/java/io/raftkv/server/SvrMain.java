@@ -1,0 +1,229 @@
+package io.raftkv.server;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code svr}: runs one raftkv node, with the seed's flags ({@code -r -i -p --leader}) plus a data
+ * directory, an optional properties file and a flag for every timing and size.
+ */
+@Command(
+    name = "svr",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = "Runs one raftkv node: a Raft peer and a KV server.")
+public final class SvrMain implements Callable<Integer> {
+
+  @Option(
+      names = {"-r", "--raft-peers"},
+      required = true,
+      split = ",",
+      paramLabel = "PORT|HOST:PORT",
+      description = "Raft addresses of all nodes, in node-id order (bare ports mean 127.0.0.1).")
+  List<String> raftPeers;
+
+  @Option(
+      names = {"-i", "--id"},
+      required = true,
+      description = "This node's id: its position in -r, from 0.")
+  int id;
+
+  @Option(
+      names = {"-p", "--kvs-port"},
+      required = true,
+      description = "Port for KV clients.")
+  int kvsPort;
+
+  @Option(
+      names = "--leader",
+      description = "Campaign at start-up instead of waiting for a timeout (votes still decide).")
+  boolean leader;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description = "Where this node keeps its data (default: data/node-<id>).")
+  Path dataDir;
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Properties file of defaults for these options (keys: long names, no dashes).")
+  File configFile;
+
+  @Option(
+      names = "--cluster-id",
+      description =
+          "Names the cluster; a data directory of another cluster is refused"
+              + " (default: derived from -r).")
+  String clusterId;
+
+  @Option(
+      names = "--kvs-host",
+      defaultValue = "127.0.0.1",
+      description = "Address the KV port binds to (default: ${DEFAULT-VALUE}).")
+  String kvsHost;
+
+  @Option(
+      names = "--kvs-peers",
+      split = ",",
+      paramLabel = "PORT|HOST:PORT",
+      description = "KV addresses of all nodes in id order, so NOT_LEADER can name the leader's.")
+  List<String> kvsPeers = new ArrayList<>();
+
+  @Option(
+      names = "--tick-ms",
+      defaultValue = "5",
+      description = "Raft tick (default: ${DEFAULT-VALUE}).")
+  long tickMs;
+
+  @Option(
+      names = "--election-timeout-min-ms",
+      defaultValue = "150",
+      description = "Randomized election timeout, lower bound (default: ${DEFAULT-VALUE}).")
+  long electionMinMs;
+
+  @Option(
+      names = "--election-timeout-max-ms",
+      defaultValue = "300",
+      description = "Randomized election timeout, upper bound (default: ${DEFAULT-VALUE}).")
+  long electionMaxMs;
+
+  @Option(
+      names = "--heartbeat-ms",
+      defaultValue = "50",
+      description = "Leader heartbeat interval (default: ${DEFAULT-VALUE}).")
+  long heartbeatMs;
+
+  @Option(
+      names = "--request-timeout-ms",
+      defaultValue = "5000",
+      description =
+          "How long a client request may wait for its outcome (default: ${DEFAULT-VALUE}).")
+  long requestTimeoutMs;
+
+  @Option(
+      names = "--max-inflight",
+      defaultValue = "256",
+      description = "Pipelined AppendEntries per follower (default: ${DEFAULT-VALUE}).")
+  int maxInflight;
+
+  @Option(
+      names = "--max-message-bytes",
+      defaultValue = "1048576",
+      description = "Entry bytes per AppendEntries (default: ${DEFAULT-VALUE}).")
+  long maxMessageBytes;
+
+  @Option(
+      names = "--peer-queue",
+      defaultValue = "8192",
+      description = "Messages queued per peer before dropping (default: ${DEFAULT-VALUE}).")
+  int peerQueue;
+
+  @Option(
+      names = "--max-key-bytes",
+      defaultValue = "4096",
+      description = "Largest key accepted (default: ${DEFAULT-VALUE}).")
+  int maxKeyBytes;
+
+  @Option(
+      names = "--max-value-bytes",
+      defaultValue = "1048576",
+      description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
+  int maxValueBytes;
+
+  ServerConfig toConfig() {
+    List<PeerAddress> raft = raftPeers.stream().map(PeerAddress::parse).toList();
+    List<PeerAddress> kvs = kvsPeers.stream().map(PeerAddress::parse).toList();
+    String cluster =
+        clusterId != null
+            ? clusterId
+            : "raftkv:" + String.join(",", raft.stream().map(PeerAddress::toString).toList());
+    return new ServerConfig(
+        id,
+        raft,
+        kvs,
+        kvsHost,
+        kvsPort,
+        leader,
+        dataDir != null ? dataDir : Path.of("data", "node-" + id),
+        cluster,
+        tickMs,
+        electionMinMs,
+        electionMaxMs,
+        heartbeatMs,
+        requestTimeoutMs,
+        maxInflight,
+        maxMessageBytes,
+        peerQueue,
+        maxKeyBytes,
+        maxValueBytes);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ServerConfig config;
+    try {
+      config = toConfig();
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+    }
+    KvServer server;
+    try {
+      server = KvServer.start(config);
+    } catch (RuntimeException e) {
+      System.err.println("svr: " + e.getMessage());
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  stopped.countDown();
+                },
+                "svr-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  public static void main(String[] args) {
+    CommandLine cmd = new CommandLine(new SvrMain());
+    File config = findConfig(args);
+    if (config != null) {
+      if (!config.canRead()) {
+        System.err.println("svr: cannot read --config file " + config);
+        System.exit(1);
+      }
+      cmd.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(config));
+    }
+    cmd.setParameterExceptionHandler(
+        (ex, a) -> {
+          System.err.println("svr: " + ex.getMessage());
+          System.err.print(ex.getCommandLine().getHelp().synopsis(0));
+          System.err.println("Run 'svr --help' for every option.");
+          return 1;
+        });
+    System.exit(cmd.execute(args));
+  }
+
+  private static File findConfig(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--config") && i + 1 < args.length) {
+        return new File(args[i + 1]);
+      }
+      if (args[i].startsWith("--config=")) {
+        return new File(args[i].substring("--config=".length()));
+      }
+    }
+    return null;
+  }
+}

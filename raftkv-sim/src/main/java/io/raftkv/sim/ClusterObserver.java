@@ -1,0 +1,48 @@
+package io.raftkv.sim;
+
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.HardState;
+import io.raftkv.raft.Role;
+import java.util.List;
+
+/**
+ * The trace a {@link SimCluster} emits after every state change of a node, in the order the changes
+ * happen. The safety checkers are observers: they see every step, so a violation is reported at the
+ * simulated millisecond it happens, not at the end of a run.
+ *
+ * <p>Callbacks run on the simulation thread, synchronously; an observer must not call back into
+ * the cluster. Every method has a default that ignores the event.
+ */
+public interface ClusterObserver {
+
+  /** Node {@code node} now has {@code role} in {@code term} (emitted when either changes). */
+  default void roleChanged(long time, int node, Role role, long term) {}
+
+  /**
+   * Node {@code node} wrote {@code entries} to its log: they replace the log from {@code
+   * entries.get(0).getIndex()} onward.
+   */
+  default void entriesPersisted(long time, int node, List<Entry> entries) {}
+
+  /** Node {@code node}'s commit index changed (as written to its hard state). */
+  default void commitChanged(long time, int node, long commitIndex) {}
+
+  /** The state machine of the current instance of {@code node} applied {@code entry}. */
+  default void entryApplied(long time, int node, Entry entry) {}
+
+  /** Node {@code node} crashed: its instance is gone, unsynced writes are lost. */
+  default void crashed(long time, int node) {}
+
+  /**
+   * Node {@code node} restarted from its durable state: this log and hard state; its state machine
+   * starts empty and re-applies from index 1.
+   */
+  default void restarted(long time, int node, List<Entry> log, HardState hardState) {}
+
+  /**
+   * Node {@code node} declared read {@code context} safe at {@code index}; when the read was
+   * requested the highest commit index of any node was {@code maxCommitAtRequest}.
+   */
+  default void readStateEmitted(
+      long time, int node, long context, long index, long maxCommitAtRequest) {}
+}

@@ -1,0 +1,399 @@
+package io.raftkv.sim;
+
+import com.google.protobuf.ByteString;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.raft.Raft;
+import io.raftkv.raft.ReadState;
+import io.raftkv.raft.Role;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A whole Raft cluster in one thread, on simulated time, a simulated network and simulated disks,
+ * driven by one seed: the same seed gives the same run, event for event. Tests and the soak runner
+ * drive it through this API and watch it through {@link ClusterObserver}s (the safety checkers).
+ *
+ * <p>Randomness: one master {@link SplittableRandom} from the seed; the network, each node's core
+ * (one split per start of the node) and the tick phases get their own splits, taken in a fixed
+ * order, so adding a random decision in one place does not shift the others.
+ *
+ * <p>Network calls: {@link #cut}/{@link #link} act on both directions; {@link #cutOneWay}/{@link
+ * #linkOneWay} on one. A crash does not disconnect a node: messages to it are dropped on arrival
+ * while it is down, and its links are as they were when it restarts.
+ *
+ * <p>Thread-safety: none; call from one thread.
+ */
+public final class SimCluster {
+
+  private record ReadKey(int node, long context) {}
+
+  private final SimConfig config;
+  private final long seed;
+  private final EventQueue queue = new EventQueue();
+  private final SimNetwork network;
+  private final SimNode[] nodes;
+  private final SplittableRandom[] nodeRandoms;
+  private final SplittableRandom phaseRandom;
+  private final List<ClusterObserver> observers = new ArrayList<>();
+  private final Map<ReadKey, Long> readsRequested = new HashMap<>();
+  private final SimNode.Host host = new Host();
+  private long maxCommit;
+
+  public SimCluster(SimConfig config, long seed) {
+    this.config = config;
+    this.seed = seed;
+    SplittableRandom master = new SplittableRandom(seed);
+    this.network = new SimNetwork(config.nodes(), queue, master.split(), this::deliver);
+    this.phaseRandom = master.split();
+    this.nodes = new SimNode[config.nodes()];
+    this.nodeRandoms = new SplittableRandom[config.nodes()];
+    for (int i = 0; i < nodes.length; i++) {
+      nodeRandoms[i] = master.split();
+      nodes[i] = new SimNode(i, config.raftConfig(i), host);
+    }
+    for (int i = 0; i < nodes.length; i++) {
+      startNode(i);
+    }
+  }
+
+  // ---------------------------------------------------------------- time
+
+  public long now() {
+    return queue.now();
+  }
+
+  public long seed() {
+    return seed;
+  }
+
+  public SimConfig config() {
+    return config;
+  }
+
+  /** How many events (ticks, deliveries) have run. */
+  public long eventsProcessed() {
+    return queue.processed();
+  }
+
+  /** Runs every event due in the next {@code ms} simulated milliseconds. */
+  public void runFor(long ms) {
+    long end = queue.now() + ms;
+    while (queue.runNext(end)) {
+      // next
+    }
+    queue.advanceTo(end);
+  }
+
+  /**
+   * Runs events until {@code cond} holds (checked now and after every event) or {@code maxMs}
+   * simulated milliseconds pass.
+   *
+   * @return whether {@code cond} held
+   */
+  public boolean runUntil(BooleanSupplier cond, long maxMs) {
+    long end = queue.now() + maxMs;
+    if (cond.getAsBoolean()) {
+      return true;
+    }
+    while (queue.runNext(end)) {
+      if (cond.getAsBoolean()) {
+        return true;
+      }
+    }
+    queue.advanceTo(end);
+    return cond.getAsBoolean();
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  public int size() {
+    return nodes.length;
+  }
+
+  public boolean isUp(int i) {
+    return nodes[i].isUp();
+  }
+
+  /** The live core of node {@code i}, or null while it is down. Do not feed it inputs directly. */
+  public Raft raft(int i) {
+    return nodes[i].raft();
+  }
+
+  /** Drops node {@code i}'s instance: it never sends again and loses what it did not sync. */
+  public void crash(int i) {
+    if (!nodes[i].isUp()) {
+      return;
+    }
+    nodes[i].crash();
+    for (ClusterObserver o : observers) {
+      o.crashed(now(), i);
+    }
+  }
+
+  /** Builds a fresh instance of node {@code i} from its durable state (no-op if it is up). */
+  public void restart(int i) {
+    if (nodes[i].isUp()) {
+      return;
+    }
+    startNode(i);
+  }
+
+  private void startNode(int i) {
+    SimNode node = nodes[i];
+    SimStorage disk = node.storage();
+    List<Entry> log = disk.durableLog();
+    HardState hs = disk.durableHardState();
+    for (ClusterObserver o : observers) {
+      o.restarted(now(), i, log, hs);
+    }
+    node.start(nodeRandoms[i].split());
+    int generation = node.generation();
+    long phase = 1 + phaseRandom.nextLong(config.tickMillis());
+    queue.at(now() + phase, () -> tick(i, generation));
+  }
+
+  private void tick(int i, int generation) {
+    SimNode node = nodes[i];
+    if (node.generation() != generation || !node.isUp()) {
+      return;
+    }
+    node.handle(Raft::tick);
+    queue.at(now() + config.tickMillis(), () -> tick(i, generation));
+  }
+
+  /** Ids of live nodes that believe they are leader (several may, in different terms). */
+  public List<Integer> leaders() {
+    List<Integer> out = new ArrayList<>();
+    for (SimNode n : nodes) {
+      if (n.isUp() && n.raft().role() == Role.LEADER) {
+        out.add(n.id());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The live leader of the highest term among live nodes, or -1: the one a client would end up
+   * with, ignoring stale leaders that have not noticed yet.
+   */
+  public int currentLeader() {
+    long maxTerm = -1;
+    int leader = -1;
+    for (SimNode n : nodes) {
+      if (n.isUp()) {
+        long t = n.raft().term();
+        if (t > maxTerm) {
+          maxTerm = t;
+          leader = -1;
+        }
+        if (t == maxTerm && n.raft().role() == Role.LEADER) {
+          leader = n.id();
+        }
+      }
+    }
+    return leader;
+  }
+
+  // ---------------------------------------------------------------- client inputs
+
+  /**
+   * Offers a command to node {@code i}.
+   *
+   * @return its log index, or 0 if the node is down or not a leader that accepts it
+   */
+  public long propose(int i, ByteString command) {
+    long[] index = {0};
+    nodes[i].handle(r -> index[0] = r.propose(command));
+    return index[0];
+  }
+
+  /**
+   * Asks node {@code i} for a linearizable read point; its {@link ReadState} appears in {@link
+   * #readStates(int)} when confirmed.
+   *
+   * @return false if the node is down or not the leader
+   */
+  public boolean readIndex(int i, long context) {
+    readsRequested.put(new ReadKey(i, context), maxCommit);
+    boolean[] ok = {false};
+    nodes[i].handle(r -> ok[0] = r.readIndex(context));
+    return ok[0];
+  }
+
+  /** Every read state node {@code i} produced, over all its instances, in order. */
+  public List<ReadState> readStates(int i) {
+    return List.copyOf(nodes[i].readStates());
+  }
+
+  /** Makes node {@code i} campaign now; false if it is down. */
+  public boolean campaign(int i) {
+    return nodes[i].handle(Raft::campaign);
+  }
+
+  /** Asks node {@code i} to hand leadership to {@code target}. */
+  public boolean transferLeadership(int i, int target) {
+    boolean[] ok = {false};
+    nodes[i].handle(r -> ok[0] = r.transferLeadership(target));
+    return ok[0];
+  }
+
+  /** Entries the current instance of node {@code i} applied, in order (index k at k-1). */
+  public List<Entry> applied(int i) {
+    return nodes[i].applied();
+  }
+
+  /** Node {@code i}'s durable log (survives crashes). */
+  public List<Entry> durableLog(int i) {
+    return nodes[i].storage().durableLog();
+  }
+
+  /** The highest commit index any node has had. */
+  public long maxCommitIndex() {
+    return maxCommit;
+  }
+
+  // ---------------------------------------------------------------- network
+
+  public SimNetwork network() {
+    return network;
+  }
+
+  /** Cuts every link to and from node {@code i}. */
+  public void disconnect(int i) {
+    network.setNodeConnected(i, false);
+  }
+
+  /** Restores every link to and from node {@code i}. */
+  public void connect(int i) {
+    network.setNodeConnected(i, true);
+  }
+
+  /**
+   * Splits the cluster: nodes talk only within their group. A node in no group is isolated.
+   */
+  public void partition(int[]... groups) {
+    int[] group = new int[nodes.length];
+    java.util.Arrays.fill(group, -1);
+    for (int g = 0; g < groups.length; g++) {
+      for (int node : groups[g]) {
+        group[node] = g;
+      }
+    }
+    for (int a = 0; a < nodes.length; a++) {
+      for (int b = 0; b < nodes.length; b++) {
+        network.setConnected(a, b, a == b || (group[a] >= 0 && group[a] == group[b]));
+      }
+    }
+  }
+
+  /** Restores every link (loss, delay and reordering settings are kept). */
+  public void heal() {
+    network.connectAll();
+  }
+
+  /** Cuts the links between {@code a} and {@code b}, both ways. */
+  public void cut(int a, int b) {
+    network.setConnected(a, b, false);
+    network.setConnected(b, a, false);
+  }
+
+  /** Restores the links between {@code a} and {@code b}, both ways. */
+  public void link(int a, int b) {
+    network.setConnected(a, b, true);
+    network.setConnected(b, a, true);
+  }
+
+  public void cutOneWay(int from, int to) {
+    network.setConnected(from, to, false);
+  }
+
+  public void linkOneWay(int from, int to) {
+    network.setConnected(from, to, true);
+  }
+
+  /** The course's unreliable network on every link (0–26 ms, 10 % loss), or the reliable one. */
+  public void setUnreliable(boolean on) {
+    double dup = network.profile(0, 0).duplicate();
+    network.setAllProfiles((on ? LinkProfile.UNRELIABLE : LinkProfile.RELIABLE).withDuplicate(dup));
+  }
+
+  /** About 2/3 of messages held back 200 ms plus up to 2 s. */
+  public void setLongReordering(boolean on) {
+    network.setLongReordering(on);
+  }
+
+  /** Every link delivers a message twice with this probability. */
+  public void setDuplicateProbability(double probability) {
+    network.setDuplicateProbability(probability);
+  }
+
+  public long rpcCount(int i) {
+    return network.rpcsReceived(i);
+  }
+
+  public long totalBytes() {
+    return network.totalBytes();
+  }
+
+  // ---------------------------------------------------------------- trace
+
+  public void addObserver(ClusterObserver observer) {
+    observers.add(observer);
+  }
+
+  private boolean deliver(RaftMessage m) {
+    return nodes[m.getTo()].handle(r -> r.step(m));
+  }
+
+  /** Carries the nodes' messages to the network and their state changes to the observers. */
+  private final class Host implements SimNode.Host {
+    @Override
+    public void send(RaftMessage message) {
+      network.send(message);
+    }
+
+    @Override
+    public void roleChanged(int node, Role role, long term) {
+      for (ClusterObserver o : observers) {
+        o.roleChanged(now(), node, role, term);
+      }
+    }
+
+    @Override
+    public void entriesPersisted(int node, List<Entry> entries) {
+      for (ClusterObserver o : observers) {
+        o.entriesPersisted(now(), node, entries);
+      }
+    }
+
+    @Override
+    public void commitChanged(int node, long commit) {
+      maxCommit = Math.max(maxCommit, commit);
+      for (ClusterObserver o : observers) {
+        o.commitChanged(now(), node, commit);
+      }
+    }
+
+    @Override
+    public void entryApplied(int node, Entry entry) {
+      for (ClusterObserver o : observers) {
+        o.entryApplied(now(), node, entry);
+      }
+    }
+
+    @Override
+    public void readStateEmitted(int node, ReadState read) {
+      Long atRequest = readsRequested.remove(new ReadKey(node, read.context()));
+      long max = atRequest == null ? 0 : atRequest;
+      for (ClusterObserver o : observers) {
+        o.readStateEmitted(now(), node, read.context(), read.index(), max);
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package io.raftkv.sim;
+
+import io.raftkv.raft.RaftConfig;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * The shape of a simulated cluster: how many nodes, how long a tick is, and the core settings every
+ * node shares. The template's id and voters are ignored: node {@code i} gets id {@code i} and the
+ * voters are always {@code 0..nodes-1}.
+ *
+ * @param nodes the cluster size (ids 0..nodes-1)
+ * @param tickMillis simulated milliseconds between two ticks of one node
+ * @param raftTemplate election and heartbeat timeouts (in ticks), PreVote, CheckQuorum, limits
+ */
+public record SimConfig(int nodes, long tickMillis, RaftConfig raftTemplate) {
+
+  public SimConfig {
+    if (nodes < 1) {
+      throw new IllegalArgumentException("a cluster needs at least one node: " + nodes);
+    }
+    if (tickMillis < 1) {
+      throw new IllegalArgumentException("a tick lasts at least 1 ms: " + tickMillis);
+    }
+  }
+
+  /** {@code nodes} nodes, 10 ms ticks and the core's defaults. */
+  public static SimConfig defaults(int nodes) {
+    return new SimConfig(nodes, 10, RaftConfig.defaults(0, voters(nodes)));
+  }
+
+  public SimConfig withRaft(RaftConfig template) {
+    return new SimConfig(nodes, tickMillis, template);
+  }
+
+  public SimConfig withTickMillis(long millis) {
+    return new SimConfig(nodes, millis, raftTemplate);
+  }
+
+  /** The core configuration of node {@code id}. */
+  public RaftConfig raftConfig(int id) {
+    RaftConfig t = raftTemplate;
+    return new RaftConfig(
+        id,
+        voters(nodes),
+        t.electionTimeoutMinTicks(),
+        t.electionTimeoutMaxTicks(),
+        t.heartbeatTicks(),
+        t.maxInflightAppends(),
+        t.maxMessageBytes(),
+        t.maxApplyBytes(),
+        t.preVote(),
+        t.checkQuorum());
+  }
+
+  /** The longest election timeout in simulated milliseconds. */
+  public long maxElectionMillis() {
+    return raftTemplate.electionTimeoutMaxTicks() * tickMillis;
+  }
+
+  static List<Integer> voters(int nodes) {
+    return IntStream.range(0, nodes).boxed().toList();
+  }
+}

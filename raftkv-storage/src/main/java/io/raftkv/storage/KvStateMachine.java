@@ -1,0 +1,577 @@
+package io.raftkv.storage;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.raftkv.proto.kvs.AppliedState;
+import io.raftkv.proto.kvs.ClientSession;
+import io.raftkv.proto.kvs.KvCommand;
+import io.raftkv.proto.kvs.Status;
+import io.raftkv.proto.kvs.WriteResult;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.EntryType;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+
+/**
+ * The replicated key-value state machine, kept in a {@link RocksStore}: user keys and values in
+ * column family {@value RocksStore#CF_KV}, and in {@value RocksStore#CF_KV_META} the last applied
+ * entry ({@link AppliedState}, key {@code "applied"}) and one {@link ClientSession} per client (key
+ * {@code 's'} + client id, 8 bytes big-endian).
+ *
+ * <h2>Atomicity</h2>
+ *
+ * Each {@link #apply} writes the KV changes of all its entries, the new last-applied index and
+ * every session change in one {@link WriteBatch}. The batch is not fsync'd (the Raft log is durable
+ * and is replayed from {@link #appliedIndex()} + 1 after a crash), but it is atomic: after a
+ * restart either all of it or none of it is there, so no operation is lost or applied twice (APPEND
+ * is not idempotent).
+ *
+ * <h2>Operations</h2>
+ *
+ * <ul>
+ *   <li>PUT sets the key. APPEND appends to the key's value; to a missing key it acts like PUT.
+ *   <li>DELETE removes the key; of a missing key it answers {@link Status#NO_KEY} and changes
+ *       nothing (as GET of a missing key does: the client learns the key was not there; etcd
+ *       reports the same thing as "deleted: 0").
+ *   <li>An empty key, or a command with no operation, answers {@link Status#INVALID_ARGUMENT}.
+ *   <li>An entry whose data is not a {@link KvCommand} answers {@link Status#INTERNAL}; it is
+ *       recorded as applied (the log must move on) and changes nothing.
+ *   <li>{@link EntryType#ENTRY_NOOP} entries only advance the applied index (result OK).
+ * </ul>
+ *
+ * <h2>Exactly-once</h2>
+ *
+ * A command with client id 0 has no session: it is applied each time it reaches the log. Otherwise
+ * the session of its client id decides (see {@code SessionHeader} in kvs.proto):
+ *
+ * <ul>
+ *   <li>sequence 0: INVALID_ARGUMENT, nothing changes;
+ *   <li>unknown session: sequence 1 starts it (the command is applied); any other sequence answers
+ *       {@link Status#SESSION_EXPIRED} and changes nothing, because the session that would tell
+ *       whether it was already applied is gone;
+ *   <li>sequence == the session's last: the cached result, with {@link Applied#duplicate()} set;
+ *       nothing is applied again (the session counts as seen now);
+ *   <li>sequence &lt; the session's last: INVALID_ARGUMENT ("stale sequence"), nothing changes;
+ *   <li>sequence &gt; the session's last (gaps are allowed): applied, and its result cached.
+ * </ul>
+ *
+ * <h2>Session expiry, deterministic</h2>
+ *
+ * The state machine's clock is the largest {@code leader_time_millis} among the commands applied so
+ * far (never the local clock, and never going back when a leader with a slower clock takes over).
+ * Before each command, sessions last seen more than {@link Options#sessionTtl()} before that clock
+ * are removed; after a new session is created, the least recently seen sessions (by the log index
+ * of their last command) are evicted while there are more than {@link Options#maxSessions()}. Both
+ * depend only on the applied entries, so every replica removes the same sessions at the same index
+ * provided every replica runs with the same {@link Options}: they are cluster-wide settings.
+ *
+ * <h2>Thread-safety</h2>
+ *
+ * {@link #apply} must be called from one thread at a time (the apply thread); the session table is
+ * confined to it, and so is {@link #session}. {@link #get}, {@link #appliedIndex()}, {@link
+ * #appliedTerm()} and {@link #sessionCount()} may be called from any thread concurrently with
+ * apply: RocksDB reads are thread-safe and a batch becomes visible at once, and the applied index
+ * is published only after its batch is written, so a reader that sees {@code appliedIndex() >= i}
+ * reads a state that includes entry {@code i}. The {@link RocksStore} must stay open while this is
+ * used.
+ */
+public final class KvStateMachine {
+  /** Default {@link Options#sessionTtl()}: a client idle this long loses its session. */
+  public static final Duration DEFAULT_SESSION_TTL = Duration.ofMinutes(10);
+
+  /** Default {@link Options#maxSessions()}. */
+  public static final int DEFAULT_MAX_SESSIONS = 65_536;
+
+  static final byte[] APPLIED_KEY = RocksStore.utf8("applied");
+  static final byte SESSION_PREFIX = 's';
+
+  private static final WriteResult OK = WriteResult.newBuilder().setStatus(Status.OK).build();
+
+  /**
+   * Cluster-wide settings of the state machine: every replica must use the same ones, or their
+   * session tables (and so their answers to retried writes) diverge.
+   *
+   * @param sessionTtl how long (of the leaders' clock) a client may stay silent and keep its
+   *     session
+   * @param maxSessions how many sessions are kept at most (least recently seen evicted first)
+   */
+  public record Options(Duration sessionTtl, int maxSessions) {
+    public Options {
+      Objects.requireNonNull(sessionTtl, "sessionTtl");
+      if (sessionTtl.isNegative() || sessionTtl.isZero()) {
+        throw new IllegalArgumentException("session TTL must be positive: " + sessionTtl);
+      }
+      if (maxSessions < 1) {
+        throw new IllegalArgumentException("max sessions must be at least 1: " + maxSessions);
+      }
+    }
+
+    /** {@link #DEFAULT_SESSION_TTL} and {@link #DEFAULT_MAX_SESSIONS}. */
+    public static Options defaults() {
+      return new Options(DEFAULT_SESSION_TTL, DEFAULT_MAX_SESSIONS);
+    }
+  }
+
+  /**
+   * The outcome of one log entry.
+   *
+   * @param index the entry's index
+   * @param term the entry's term (with the index, tells a waiting proposer whether this is the
+   *     entry it proposed or one that replaced it after a leader change)
+   * @param clientId the command's client id (0 for no session, a no-op or an unparsable entry)
+   * @param sequence the command's sequence (0 likewise)
+   * @param result what to answer the client
+   * @param duplicate whether the result comes from the session (a retry of a write already applied)
+   *     rather than from applying this entry
+   */
+  public record Applied(
+      long index, long term, long clientId, long sequence, WriteResult result, boolean duplicate) {
+    public Status status() {
+      return result.getStatus();
+    }
+  }
+
+  /**
+   * What one {@link #apply} did.
+   *
+   * @param appliedIndex the applied index afterwards
+   * @param results one per entry newly applied, in index order (entries at or below the applied
+   *     index before the call are skipped and have none)
+   * @param expiredSessions sessions removed because their TTL passed
+   * @param evictedSessions sessions removed because there were more than the maximum
+   */
+  public record ApplyResult(
+      long appliedIndex, List<Applied> results, int expiredSessions, int evictedSessions) {
+    public ApplyResult {
+      results = List.copyOf(results);
+    }
+  }
+
+  private final RocksStore store;
+  private final Options options;
+  private final long ttlMillis;
+
+  // Apply-thread state, reloaded from the database at open (and after a failed write).
+  private final Map<Long, ClientSession> sessions = new HashMap<>();
+
+  /** last_seen_index -> client id: sessions from least to most recently seen. */
+  private final TreeMap<Long, Long> byLastSeen = new TreeMap<>();
+
+  private long clockMillis;
+
+  // Published to readers after each batch is written.
+  private volatile long appliedIndex;
+  private volatile long appliedTerm;
+  private volatile int sessionCount;
+
+  /** Opens the state machine in {@code store} with {@link Options#defaults()}. */
+  public KvStateMachine(RocksStore store) {
+    this(store, Options.defaults());
+  }
+
+  /**
+   * Opens the state machine in {@code store}, reading its applied index and sessions.
+   *
+   * @throws CorruptStorageException the applied state or a session record is unreadable
+   * @throws StorageException the database cannot be read
+   */
+  public KvStateMachine(RocksStore store, Options options) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.options = Objects.requireNonNull(options, "options");
+    this.ttlMillis = options.sessionTtl().toMillis();
+    load();
+  }
+
+  private void load() {
+    sessions.clear();
+    byLastSeen.clear();
+    AppliedState applied;
+    try {
+      byte[] raw = store.db().get(store.kvMetaColumn(), APPLIED_KEY);
+      applied = raw == null ? AppliedState.getDefaultInstance() : AppliedState.parseFrom(raw);
+    } catch (RocksDBException e) {
+      throw new StorageException(
+          "cannot read the applied index in " + store.directory() + ": " + e, e);
+    } catch (InvalidProtocolBufferException e) {
+      throw corrupt("the applied index record is unreadable (" + e.getMessage() + ")", e);
+    }
+    try (RocksIterator it = store.db().newIterator(store.kvMetaColumn())) {
+      for (it.seek(new byte[] {SESSION_PREFIX});
+          it.isValid() && it.key()[0] == SESSION_PREFIX;
+          it.next()) {
+        byte[] k = it.key();
+        if (k.length != 9) {
+          throw corrupt("a session key has " + k.length + " bytes", null);
+        }
+        long clientId = ByteBuffer.wrap(k, 1, 8).getLong();
+        ClientSession s;
+        try {
+          s = ClientSession.parseFrom(it.value());
+        } catch (InvalidProtocolBufferException e) {
+          throw corrupt(
+              "the session of client " + Long.toUnsignedString(clientId) + " is unreadable", e);
+        }
+        Long other = byLastSeen.put(s.getLastSeenIndex(), clientId);
+        if (other != null || s.getLastSeenIndex() > applied.getIndex()) {
+          throw corrupt(
+              "the session of client "
+                  + Long.toUnsignedString(clientId)
+                  + " has an impossible last-seen index "
+                  + s.getLastSeenIndex(),
+              null);
+        }
+        sessions.put(clientId, s);
+      }
+      try {
+        it.status();
+      } catch (RocksDBException e) {
+        throw new StorageException(
+            "cannot read the sessions in " + store.directory() + ": " + e, e);
+      }
+    }
+    clockMillis = applied.getClockMillis();
+    appliedTerm = applied.getTerm();
+    appliedIndex = applied.getIndex();
+    sessionCount = sessions.size();
+  }
+
+  /** The settings this state machine runs with. */
+  public Options options() {
+    return options;
+  }
+
+  /** The index of the last applied entry (0 = none); Raft resumes applying at the next one. */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  /** The term of the last applied entry (0 = none). */
+  public long appliedTerm() {
+    return appliedTerm;
+  }
+
+  /** The state machine clock: the largest leader time applied (apply thread only). */
+  public long clockMillis() {
+    return clockMillis;
+  }
+
+  /** How many client sessions are kept now. */
+  public int sessionCount() {
+    return sessionCount;
+  }
+
+  /** The session of {@code clientId}, if kept (apply thread only). */
+  public Optional<ClientSession> session(long clientId) {
+    return Optional.ofNullable(sessions.get(clientId));
+  }
+
+  /**
+   * Reads {@code key} from the local state: what the entries up to {@link #appliedIndex()} made of
+   * it. Linearizable only when the caller has waited for the applied index to reach a ReadIndex; as
+   * such, DIRECT_GET.
+   *
+   * @throws StorageException the database cannot be read
+   */
+  public Optional<byte[]> get(byte[] key) {
+    try {
+      return Optional.ofNullable(store.db().get(store.kvColumn(), key));
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read from " + store.directory() + ": " + e, e);
+    }
+  }
+
+  /**
+   * Applies committed entries in index order and commits all their effects in one atomic batch.
+   * Entries at or below {@link #appliedIndex()} (already applied, e.g. handed over again after a
+   * restart) are skipped; the rest must continue the applied index without a gap.
+   *
+   * @throws IllegalArgumentException the entries leave a gap after the applied index or are not
+   *     consecutive; nothing was applied
+   * @throws StorageException the batch could not be written; nothing was applied (the in-memory
+   *     state is reloaded from the database), and the node should stop
+   */
+  public ApplyResult apply(List<Entry> committed) {
+    long expected = appliedIndex + 1;
+    int first = 0;
+    while (first < committed.size() && committed.get(first).getIndex() < expected) {
+      first++;
+    }
+    for (int i = first; i < committed.size(); i++) {
+      long index = committed.get(i).getIndex();
+      if (index != expected) {
+        throw new IllegalArgumentException(
+            "cannot apply entry "
+                + index
+                + ": expected entry "
+                + expected
+                + " (the applied index is "
+                + appliedIndex
+                + ")");
+      }
+      expected++;
+    }
+    if (first == committed.size()) {
+      return new ApplyResult(appliedIndex, List.of(), 0, 0);
+    }
+
+    Batch b = new Batch();
+    List<Applied> results = new ArrayList<>(committed.size() - first);
+    try (WriteBatch batch = new WriteBatch()) {
+      b.batch = batch;
+      long term = appliedTerm;
+      for (int i = first; i < committed.size(); i++) {
+        Entry e = committed.get(i);
+        results.add(applyOne(b, e));
+        term = e.getTerm();
+      }
+      long lastIndex = committed.get(committed.size() - 1).getIndex();
+      AppliedState state =
+          AppliedState.newBuilder()
+              .setIndex(lastIndex)
+              .setTerm(term)
+              .setClockMillis(clockMillis)
+              .build();
+      batch.put(store.kvMetaColumn(), APPLIED_KEY, state.toByteArray());
+      store.db().write(store.writeOptions(false), batch);
+      appliedTerm = term;
+      appliedIndex = lastIndex;
+      sessionCount = sessions.size();
+    } catch (RocksDBException | RuntimeException e) {
+      // The in-memory sessions and clock may be ahead of the database: go back to what it holds.
+      load();
+      if (e instanceof RocksDBException) {
+        throw new StorageException(
+            "cannot apply entries to the state machine in " + store.directory() + ": " + e, e);
+      }
+      throw (RuntimeException) e;
+    }
+    return new ApplyResult(appliedIndex, results, b.expired, b.evicted);
+  }
+
+  /** The state of one {@link #apply}: its write batch and the KV values it changed so far. */
+  private static final class Batch {
+    WriteBatch batch;
+
+    /** Keys written in this batch: their new value, or empty when deleted. */
+    final Map<ByteBuffer, Optional<byte[]>> written = new HashMap<>();
+
+    int expired;
+    int evicted;
+  }
+
+  private Applied applyOne(Batch b, Entry e) throws RocksDBException {
+    if (e.getType() == EntryType.ENTRY_NOOP) {
+      return new Applied(e.getIndex(), e.getTerm(), 0, 0, OK, false);
+    }
+    if (e.getType() != EntryType.ENTRY_NORMAL) {
+      return new Applied(
+          e.getIndex(),
+          e.getTerm(),
+          0,
+          0,
+          failure(Status.INTERNAL, "entry " + e.getIndex() + " has unknown type " + e.getType()),
+          false);
+    }
+    KvCommand cmd;
+    try {
+      cmd = KvCommand.parseFrom(e.getData());
+    } catch (InvalidProtocolBufferException ex) {
+      return new Applied(
+          e.getIndex(),
+          e.getTerm(),
+          0,
+          0,
+          failure(
+              Status.INTERNAL,
+              "entry " + e.getIndex() + " is not a KV command (" + ex.getMessage() + ")"),
+          false);
+    }
+    if (cmd.getLeaderTimeMillis() > clockMillis) {
+      clockMillis = cmd.getLeaderTimeMillis();
+    }
+    expireSessions(b);
+
+    long clientId = cmd.getClientId();
+    long seq = cmd.getSequence();
+    if (clientId == 0) {
+      return new Applied(e.getIndex(), e.getTerm(), 0, seq, execute(b, cmd), false);
+    }
+    if (seq == 0) {
+      return new Applied(
+          e.getIndex(),
+          e.getTerm(),
+          clientId,
+          seq,
+          failure(Status.INVALID_ARGUMENT, "sequence numbers start at 1"),
+          false);
+    }
+    ClientSession s = sessions.get(clientId);
+    if (s == null && seq != 1) {
+      return new Applied(
+          e.getIndex(),
+          e.getTerm(),
+          clientId,
+          seq,
+          failure(
+              Status.SESSION_EXPIRED,
+              "the session of client "
+                  + Long.toUnsignedString(clientId, 16)
+                  + " is unknown (expired or evicted) and sequence "
+                  + Long.toUnsignedString(seq)
+                  + " does not start one; start a new session"),
+          false);
+    }
+    if (s != null && Long.compareUnsigned(seq, s.getLastSequence()) < 0) {
+      return new Applied(
+          e.getIndex(),
+          e.getTerm(),
+          clientId,
+          seq,
+          failure(
+              Status.INVALID_ARGUMENT,
+              "stale sequence "
+                  + Long.toUnsignedString(seq)
+                  + " of client "
+                  + Long.toUnsignedString(clientId, 16)
+                  + ": sequence "
+                  + Long.toUnsignedString(s.getLastSequence())
+                  + " was already applied"),
+          false);
+    }
+    boolean duplicate = s != null && seq == s.getLastSequence();
+    WriteResult result = duplicate ? s.getLastResult() : execute(b, cmd);
+    ClientSession updated =
+        ClientSession.newBuilder()
+            .setLastSequence(seq)
+            .setLastResult(result)
+            .setLastSeenMillis(clockMillis)
+            .setLastSeenIndex(e.getIndex())
+            .build();
+    putSession(b, clientId, s, updated);
+    if (s == null) {
+      evictSessions(b);
+    }
+    return new Applied(e.getIndex(), e.getTerm(), clientId, seq, result, duplicate);
+  }
+
+  /** Carries out the command's operation on the KV data (in the batch). */
+  private WriteResult execute(Batch b, KvCommand cmd) throws RocksDBException {
+    switch (cmd.getOpCase()) {
+      case PUT -> {
+        ByteString key = cmd.getPut().getKey();
+        if (key.isEmpty()) {
+          return failure(Status.INVALID_ARGUMENT, "the key is empty");
+        }
+        write(b, key.toByteArray(), cmd.getPut().getValue().toByteArray());
+        return OK;
+      }
+      case APPEND -> {
+        ByteString key = cmd.getAppend().getKey();
+        if (key.isEmpty()) {
+          return failure(Status.INVALID_ARGUMENT, "the key is empty");
+        }
+        byte[] k = key.toByteArray();
+        ByteString suffix = cmd.getAppend().getValue();
+        byte[] value =
+            read(b, k)
+                .map(old -> ByteString.copyFrom(old).concat(suffix))
+                .orElse(suffix)
+                .toByteArray();
+        write(b, k, value);
+        return OK;
+      }
+      case DELETE -> {
+        ByteString key = cmd.getDelete().getKey();
+        if (key.isEmpty()) {
+          return failure(Status.INVALID_ARGUMENT, "the key is empty");
+        }
+        byte[] k = key.toByteArray();
+        if (read(b, k).isEmpty()) {
+          return failure(Status.NO_KEY, "no such key");
+        }
+        b.written.put(ByteBuffer.wrap(k), Optional.empty());
+        b.batch.delete(store.kvColumn(), k);
+        return OK;
+      }
+      default -> {
+        return failure(Status.INVALID_ARGUMENT, "the command has no operation");
+      }
+    }
+  }
+
+  private Optional<byte[]> read(Batch b, byte[] key) throws RocksDBException {
+    Optional<byte[]> pending = b.written.get(ByteBuffer.wrap(key));
+    if (pending != null) {
+      return pending;
+    }
+    return Optional.ofNullable(store.db().get(store.kvColumn(), key));
+  }
+
+  private void write(Batch b, byte[] key, byte[] value) throws RocksDBException {
+    b.written.put(ByteBuffer.wrap(key), Optional.of(value));
+    b.batch.put(store.kvColumn(), key, value);
+  }
+
+  /** Removes the sessions whose last command is more than the TTL before the clock. */
+  private void expireSessions(Batch b) throws RocksDBException {
+    while (!byLastSeen.isEmpty()) {
+      long clientId = byLastSeen.firstEntry().getValue();
+      ClientSession oldest = sessions.get(clientId);
+      // Sessions are ordered by last-seen index, and the clock never goes back, so their
+      // last-seen times are ordered too: the first one that is alive ends the scan.
+      if (clockMillis - oldest.getLastSeenMillis() <= ttlMillis) {
+        return;
+      }
+      removeSession(b, clientId, oldest);
+      b.expired++;
+    }
+  }
+
+  /** Evicts the least recently seen sessions while there are too many. */
+  private void evictSessions(Batch b) throws RocksDBException {
+    while (sessions.size() > options.maxSessions()) {
+      long clientId = byLastSeen.firstEntry().getValue();
+      removeSession(b, clientId, sessions.get(clientId));
+      b.evicted++;
+    }
+  }
+
+  private void putSession(Batch b, long clientId, ClientSession old, ClientSession updated)
+      throws RocksDBException {
+    if (old != null) {
+      byLastSeen.remove(old.getLastSeenIndex());
+    }
+    sessions.put(clientId, updated);
+    byLastSeen.put(updated.getLastSeenIndex(), clientId);
+    b.batch.put(store.kvMetaColumn(), sessionKey(clientId), updated.toByteArray());
+  }
+
+  private void removeSession(Batch b, long clientId, ClientSession s) throws RocksDBException {
+    sessions.remove(clientId);
+    byLastSeen.remove(s.getLastSeenIndex());
+    b.batch.delete(store.kvMetaColumn(), sessionKey(clientId));
+  }
+
+  static byte[] sessionKey(long clientId) {
+    return ByteBuffer.allocate(9).put(SESSION_PREFIX).putLong(clientId).array();
+  }
+
+  private static WriteResult failure(Status status, String message) {
+    return WriteResult.newBuilder().setStatus(status).setMessage(message).build();
+  }
+
+  private CorruptStorageException corrupt(String what, Throwable cause) {
+    return new CorruptStorageException(
+        "data directory " + store.directory() + " is corrupt: " + what, cause);
+  }
+}

@@ -1,0 +1,217 @@
+package io.raftkv.storage;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.HardState;
+import io.raftkv.raft.PersistentState;
+import io.raftkv.raft.ReadyProcessor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+
+/**
+ * The Raft log and hard state in a {@link RocksStore}: column family {@value RocksStore#CF_LOG}
+ * maps each index (8-byte big-endian) to its entry, column family {@value RocksStore#CF_META} holds
+ * the hard state.
+ *
+ * <p>Each {@link #persist} is one atomic {@link WriteBatch} and at most one fsync, so a crash
+ * leaves either all of a Ready's entries and hard state or none of them. Group commit is the
+ * caller's: hand over everything that accumulated during the previous fsync in one call (one call
+ * per Ready).
+ *
+ * <p>Thread-safety: the methods are synchronized; the intended caller is the one thread that owns
+ * the Raft core. The store must stay open while this is used.
+ */
+public final class RocksLogStorage implements ReadyProcessor.LogStorage {
+  private final RocksStore store;
+
+  /** The last index in the persisted log, 0 when empty. */
+  private long lastIndex;
+
+  /** Wraps an open store, reading where its log ends. */
+  public RocksLogStorage(RocksStore store) {
+    this.store = Objects.requireNonNull(store, "store");
+    try (RocksIterator it = store.db().newIterator(store.logColumn())) {
+      it.seekToLast();
+      lastIndex = it.isValid() ? indexOf(it.key()) : 0;
+    }
+  }
+
+  /**
+   * Writes {@code entries} (which replace the persisted log from their first index onward) and
+   * {@code hardState} (unless null) in one atomic batch.
+   *
+   * <p>Durability on return: with {@code sync}, everything written is on stable storage (the WAL is
+   * fsync'd), and so is every earlier write; without, it survives a crash of this process but may
+   * be lost, whole, by a crash of the machine.
+   *
+   * <p>A suffix the entries cut off (a follower's conflicting entries, §5.3) is deleted in the same
+   * batch. Entries that would leave a gap after the persisted log, or that are not consecutive, are
+   * refused before anything is written.
+   *
+   * @throws IllegalArgumentException the entries are not consecutive or do not attach to the log
+   * @throws StorageException the write failed; the node must stop
+   */
+  @Override
+  public synchronized void persist(HardState hardState, List<Entry> entries, boolean sync) {
+    if (hardState == null && entries.isEmpty()) {
+      return;
+    }
+    long newLast = lastIndex;
+    try (WriteBatch batch = new WriteBatch()) {
+      if (!entries.isEmpty()) {
+        long first = entries.get(0).getIndex();
+        if (first < 1 || first > lastIndex + 1) {
+          throw new IllegalArgumentException(
+              "entries start at index " + first + " but the log ends at " + lastIndex);
+        }
+        long expected = first;
+        for (Entry e : entries) {
+          if (e.getIndex() != expected) {
+            throw new IllegalArgumentException(
+                "entries are not consecutive: index " + e.getIndex() + " after " + (expected - 1));
+          }
+          batch.put(store.logColumn(), key(expected), e.toByteArray());
+          expected++;
+        }
+        newLast = expected - 1;
+        if (newLast < lastIndex) {
+          // The new entries overwrite [first, newLast]; what lay beyond them goes. Only then a
+          // range
+          // tombstone: one per append would pile up in the memtable and slow every read.
+          batch.deleteRange(store.logColumn(), key(newLast + 1), key(lastIndex + 1));
+        }
+      }
+      if (hardState != null) {
+        batch.put(store.metaColumn(), RocksStore.META_HARD_STATE, hardState.toByteArray());
+      }
+      store.db().write(store.writeOptions(sync), batch);
+    } catch (RocksDBException e) {
+      throw new StorageException(
+          "cannot write the Raft log in " + store.directory() + ": " + e.getMessage(), e);
+    }
+    lastIndex = newLast;
+  }
+
+  /**
+   * Reads back the hard state and the whole log, checking that the log is intact: indexes 1..n with
+   * no gap, each entry stored under its own index, terms never decreasing and none above the
+   * current term, the commit index within the log.
+   *
+   * @param appliedIndex how far the state machine has applied (0 when it is rebuilt from the log).
+   *     A state machine may be ahead of the persisted commit index (commit-only hard state changes
+   *     are written without fsync); applied entries were committed, so the commit index returned is
+   *     raised to it.
+   * @throws CorruptStorageException the log or hard state is damaged, or {@code appliedIndex} lies
+   *     beyond the log
+   */
+  public synchronized PersistentState load(long appliedIndex) {
+    if (appliedIndex < 0) {
+      throw new IllegalArgumentException("applied index must not be negative: " + appliedIndex);
+    }
+    HardState hardState;
+    List<Entry> entries = new ArrayList<>();
+    long prevTerm = 0;
+    try {
+      byte[] hs = store.db().get(store.metaColumn(), RocksStore.META_HARD_STATE);
+      hardState = hs == null ? HardState.getDefaultInstance() : HardState.parseFrom(hs);
+    } catch (RocksDBException e) {
+      throw new StorageException(
+          "cannot read the hard state in " + store.directory() + ": " + e, e);
+    } catch (InvalidProtocolBufferException e) {
+      throw corrupt("the hard state is unreadable (" + e.getMessage() + ")", e);
+    }
+    try (RocksIterator it = store.db().newIterator(store.logColumn())) {
+      long expected = 1;
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (k.length != 8) {
+          throw corrupt("the log has a key of " + k.length + " bytes", null);
+        }
+        long index = indexOf(k);
+        if (index != expected) {
+          throw corrupt(
+              "the log has index " + index + " where " + expected + " was expected (a gap)", null);
+        }
+        Entry e;
+        try {
+          e = Entry.parseFrom(it.value());
+        } catch (InvalidProtocolBufferException ex) {
+          throw corrupt("the entry at index " + index + " is unreadable", ex);
+        }
+        if (e.getIndex() != index) {
+          throw corrupt("the entry stored at index " + index + " says index " + e.getIndex(), null);
+        }
+        if (e.getTerm() < prevTerm) {
+          throw corrupt(
+              "the entry at index " + index + " has term " + e.getTerm() + " after " + prevTerm,
+              null);
+        }
+        prevTerm = e.getTerm();
+        entries.add(e);
+        expected++;
+      }
+      try {
+        it.status();
+      } catch (RocksDBException ex) {
+        throw new StorageException(
+            "cannot read the Raft log in " + store.directory() + ": " + ex, ex);
+      }
+    }
+    long last = entries.size();
+    if (prevTerm > hardState.getCurrentTerm()) {
+      throw corrupt(
+          "the log's last term "
+              + prevTerm
+              + " is above the current term "
+              + hardState.getCurrentTerm(),
+          null);
+    }
+    if (hardState.getCommit() > last) {
+      throw corrupt(
+          "the commit index " + hardState.getCommit() + " is beyond the last entry " + last, null);
+    }
+    if (appliedIndex > last) {
+      throw corrupt(
+          "the state machine has applied index " + appliedIndex + " but the log ends at " + last,
+          null);
+    }
+    if (appliedIndex > hardState.getCommit()) {
+      hardState = hardState.toBuilder().setCommit(appliedIndex).build();
+    }
+    lastIndex = last;
+    return new PersistentState(hardState, entries, appliedIndex);
+  }
+
+  /** The last index in the persisted log (as of the last persist or load), 0 when empty. */
+  public synchronized long lastIndex() {
+    return lastIndex;
+  }
+
+  private CorruptStorageException corrupt(String what, Throwable cause) {
+    return new CorruptStorageException(
+        "data directory " + store.directory() + " is corrupt: " + what, cause);
+  }
+
+  /** The log's key for {@code index}: 8 bytes, big-endian, so byte order is index order. */
+  static byte[] key(long index) {
+    byte[] k = new byte[8];
+    for (int i = 7; i >= 0; i--) {
+      k[i] = (byte) index;
+      index >>>= 8;
+    }
+    return k;
+  }
+
+  /** The inverse of {@link #key}. */
+  static long indexOf(byte[] key) {
+    long v = 0;
+    for (int i = 0; i < 8; i++) {
+      v = (v << 8) | (key[i] & 0xff);
+    }
+    return v;
+  }
+}

@@ -1,0 +1,577 @@
+package io.raftkv.storage;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import io.raftkv.proto.kvs.AppliedState;
+import io.raftkv.proto.kvs.KvCommand;
+import io.raftkv.proto.kvs.Status;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.EntryType;
+import io.raftkv.storage.KvStateMachine.Applied;
+import io.raftkv.storage.KvStateMachine.ApplyResult;
+import io.raftkv.storage.KvStateMachine.Options;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.RocksIterator;
+
+class KvStateMachineTest {
+  private static final NodeIdentity ME = new NodeIdentity("c1", 0);
+
+  @TempDir Path dir;
+  private RocksStore store;
+  private KvStateMachine sm;
+  private Options options = Options.defaults();
+
+  /** The next index {@link #next} hands out. */
+  private long nextIndex = 1;
+
+  @BeforeEach
+  void open() {
+    store = RocksStore.open(dir, ME);
+    sm = new KvStateMachine(store, options);
+  }
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  private void reopen() {
+    store.close();
+    open();
+  }
+
+  private void reopenWith(Options o) {
+    options = o;
+    reopen();
+  }
+
+  // ---- entry builders ----
+
+  static KvCommand.Builder put(String key, String value) {
+    return KvCommand.newBuilder()
+        .setPut(KvCommand.Put.newBuilder().setKey(bytes(key)).setValue(bytes(value)));
+  }
+
+  static KvCommand.Builder append(String key, String value) {
+    return KvCommand.newBuilder()
+        .setAppend(KvCommand.Append.newBuilder().setKey(bytes(key)).setValue(bytes(value)));
+  }
+
+  static KvCommand.Builder delete(String key) {
+    return KvCommand.newBuilder().setDelete(KvCommand.Delete.newBuilder().setKey(bytes(key)));
+  }
+
+  static Entry entry(long index, long term, KvCommand.Builder cmd) {
+    return Entry.newBuilder()
+        .setIndex(index)
+        .setTerm(term)
+        .setType(EntryType.ENTRY_NORMAL)
+        .setData(cmd.build().toByteString())
+        .build();
+  }
+
+  static Entry noop(long index, long term) {
+    return Entry.newBuilder().setIndex(index).setTerm(term).setType(EntryType.ENTRY_NOOP).build();
+  }
+
+  /** An entry for the next index, term 1. */
+  private Entry next(KvCommand.Builder cmd) {
+    return entry(nextIndex++, 1, cmd);
+  }
+
+  private Entry next(long client, long seq, long time, KvCommand.Builder cmd) {
+    return next(cmd.setClientId(client).setSequence(seq).setLeaderTimeMillis(time));
+  }
+
+  /** Applies one entry, returning its result. */
+  private Applied one(Entry e) {
+    ApplyResult r = sm.apply(List.of(e));
+    assertThat(r.results()).hasSize(1);
+    return r.results().get(0);
+  }
+
+  private static ByteString bytes(String s) {
+    return ByteString.copyFromUtf8(s);
+  }
+
+  private String value(String key) {
+    return sm.get(key.getBytes(UTF_8)).map(v -> new String(v, UTF_8)).orElse(null);
+  }
+
+  // ---- operations ----
+
+  @Test
+  void putGetAppendDelete() {
+    assertThat(value("k")).isNull();
+    assertThat(one(next(put("k", "v"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isEqualTo("v");
+    assertThat(one(next(put("k", "w"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isEqualTo("w");
+    assertThat(one(next(append("k", "xy"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isEqualTo("wxy");
+    assertThat(one(next(delete("k"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isNull();
+    assertThat(sm.appliedIndex()).isEqualTo(4);
+  }
+
+  @Test
+  void appendToAMissingKeyActsLikePut() {
+    assertThat(one(next(append("k", "a"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isEqualTo("a");
+  }
+
+  @Test
+  void emptyValuesAreValues() {
+    one(next(put("k", "")));
+    assertThat(sm.get("k".getBytes(UTF_8))).hasValueSatisfying(v -> assertThat(v).isEmpty());
+    one(next(append("k", "")));
+    assertThat(value("k")).isEmpty();
+  }
+
+  @Test
+  void deleteOfAMissingKeyIsNoKeyAndChangesNothing() {
+    Applied r = one(next(delete("k")));
+    assertThat(r.status()).isEqualTo(Status.NO_KEY);
+    assertThat(r.result().getMessage()).isEqualTo("no such key");
+    assertThat(value("k")).isNull();
+    assertThat(sm.appliedIndex()).isEqualTo(1);
+  }
+
+  @Test
+  void emptyKeyOrMissingOperationIsInvalidAndChangesNothing() {
+    assertThat(one(next(put("", "v"))).status()).isEqualTo(Status.INVALID_ARGUMENT);
+    assertThat(one(next(append("", "v"))).status()).isEqualTo(Status.INVALID_ARGUMENT);
+    assertThat(one(next(delete(""))).status()).isEqualTo(Status.INVALID_ARGUMENT);
+    Applied none = one(next(KvCommand.newBuilder()));
+    assertThat(none.status()).isEqualTo(Status.INVALID_ARGUMENT);
+    assertThat(none.result().getMessage()).isEqualTo("the command has no operation");
+    assertThat(sm.get(new byte[0])).isEmpty();
+    assertThat(sm.appliedIndex()).isEqualTo(4);
+  }
+
+  @Test
+  void entriesOfOneBatchSeeEachOthersWrites() {
+    ApplyResult r =
+        sm.apply(
+            List.of(
+                next(append("k", "a")),
+                next(append("k", "b")),
+                next(delete("k")),
+                next(delete("k")),
+                next(append("k", "c")),
+                next(put("j", "1")),
+                next(append("j", "2"))));
+    assertThat(r.results())
+        .extracting(Applied::status)
+        .containsExactly(
+            Status.OK, Status.OK, Status.OK, Status.NO_KEY, Status.OK, Status.OK, Status.OK);
+    assertThat(r.results()).extracting(Applied::index).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
+    assertThat(r.appliedIndex()).isEqualTo(7);
+    assertThat(value("k")).isEqualTo("c");
+    assertThat(value("j")).isEqualTo("12");
+  }
+
+  @Test
+  void noopEntriesOnlyAdvanceTheAppliedIndex() {
+    one(next(put("k", "v")));
+    ApplyResult r = sm.apply(List.of(noop(2, 2), noop(3, 3)));
+    assertThat(r.results()).extracting(Applied::index).containsExactly(2L, 3L);
+    assertThat(r.results()).extracting(Applied::status).containsOnly(Status.OK);
+    assertThat(r.results()).extracting(Applied::clientId).containsOnly(0L);
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+    assertThat(sm.appliedTerm()).isEqualTo(3);
+    assertThat(value("k")).isEqualTo("v");
+    assertThat(dump(store.kvColumn())).hasSize(1);
+    reopen();
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+    assertThat(sm.appliedTerm()).isEqualTo(3);
+  }
+
+  @Test
+  void anUnparsableEntryFailsAloneAndTheLogMovesOn() {
+    Entry garbage =
+        Entry.newBuilder()
+            .setIndex(2)
+            .setTerm(1)
+            .setType(EntryType.ENTRY_NORMAL)
+            .setData(ByteString.copyFrom(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}))
+            .build();
+    ApplyResult r =
+        sm.apply(List.of(entry(1, 1, put("k", "v")), garbage, entry(3, 1, append("k", "w"))));
+    assertThat(r.results())
+        .extracting(Applied::status)
+        .containsExactly(Status.OK, Status.INTERNAL, Status.OK);
+    assertThat(r.results().get(1).result().getMessage()).startsWith("entry 2 is not a KV command");
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+    assertThat(value("k")).isEqualTo("vw");
+  }
+
+  // ---- exactly-once ----
+
+  @Test
+  void aRetriedAppendIsAppliedOnce() {
+    Applied first = one(next(7, 1, 1000, append("k", "a")));
+    assertThat(first.duplicate()).isFalse();
+    // The retry reached the log again (e.g. through a new leader): answered from the session.
+    Applied retry = one(next(7, 1, 2000, append("k", "a")));
+    assertThat(retry.duplicate()).isTrue();
+    assertThat(retry.result()).isEqualTo(first.result());
+    assertThat(retry.clientId()).isEqualTo(7);
+    assertThat(retry.sequence()).isEqualTo(1);
+    assertThat(value("k")).isEqualTo("a");
+
+    // Twice in one batch too.
+    ApplyResult r =
+        sm.apply(List.of(next(7, 2, 3000, append("k", "b")), next(7, 2, 3000, append("k", "b"))));
+    assertThat(r.results()).extracting(Applied::duplicate).containsExactly(false, true);
+    assertThat(value("k")).isEqualTo("ab");
+    assertThat(sm.session(7)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isEqualTo(2));
+  }
+
+  @Test
+  void aRetryGetsTheCachedResultNotANewOne() {
+    Applied first = one(next(7, 1, 0, delete("k")));
+    assertThat(first.status()).isEqualTo(Status.NO_KEY);
+    one(next(8, 1, 0, put("k", "v")));
+    // Applied again now, the delete would succeed: the retry must answer what the write did.
+    Applied retry = one(next(7, 1, 0, delete("k")));
+    assertThat(retry.duplicate()).isTrue();
+    assertThat(retry.status()).isEqualTo(Status.NO_KEY);
+    assertThat(value("k")).isEqualTo("v");
+  }
+
+  @Test
+  void aRetriedAppendIsAppliedOnceAcrossARestart() {
+    Applied first = one(next(7, 1, 1000, append("k", "a")));
+    reopen();
+    assertThat(sm.session(7)).isPresent();
+    Applied retry = one(next(7, 1, 1000, append("k", "a")));
+    assertThat(retry.duplicate()).isTrue();
+    assertThat(retry.result()).isEqualTo(first.result());
+    assertThat(value("k")).isEqualTo("a");
+    assertThat(one(next(7, 2, 1000, append("k", "b"))).duplicate()).isFalse();
+    assertThat(value("k")).isEqualTo("ab");
+  }
+
+  @Test
+  void aStaleSequenceIsRefusedAndChangesNothing() {
+    one(next(7, 1, 0, put("k", "1")));
+    one(next(7, 2, 0, put("k", "2")));
+    Applied stale = one(next(7, 1, 0, put("k", "1")));
+    assertThat(stale.status()).isEqualTo(Status.INVALID_ARGUMENT);
+    assertThat(stale.duplicate()).isFalse();
+    assertThat(stale.result().getMessage()).contains("stale sequence 1");
+    assertThat(value("k")).isEqualTo("2");
+    assertThat(sm.session(7)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isEqualTo(2));
+  }
+
+  @Test
+  void sequencesMayHaveGaps() {
+    one(next(7, 1, 0, append("k", "a")));
+    assertThat(one(next(7, 5, 0, append("k", "b"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isEqualTo("ab");
+  }
+
+  @Test
+  void withoutASessionEveryCopyIsApplied() {
+    one(next(0, 0, 0, append("k", "a")));
+    one(next(0, 0, 0, append("k", "a")));
+    assertThat(value("k")).isEqualTo("aa");
+    assertThat(sm.sessionCount()).isZero();
+  }
+
+  @Test
+  void anUnknownSessionMustStartAtSequenceOne() {
+    Applied r = one(next(7, 2, 0, put("k", "v")));
+    assertThat(r.status()).isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(value("k")).isNull();
+    assertThat(sm.sessionCount()).isZero();
+
+    Applied zero = one(next(7, 0, 0, put("k", "v")));
+    assertThat(zero.status()).isEqualTo(Status.INVALID_ARGUMENT);
+    assertThat(value("k")).isNull();
+    assertThat(sm.sessionCount()).isZero();
+  }
+
+  @Test
+  void failedOperationsAreCachedToo() {
+    one(next(7, 1, 0, put("", "v")));
+    Applied retry = one(next(7, 1, 0, put("", "v")));
+    assertThat(retry.duplicate()).isTrue();
+    assertThat(retry.status()).isEqualTo(Status.INVALID_ARGUMENT);
+  }
+
+  // ---- restart and indexes ----
+
+  @Test
+  void aRestartResumesAfterTheAppliedIndexAndSkipsWhatWasApplied() {
+    sm.apply(List.of(entry(1, 1, append("k", "a")), entry(2, 1, append("k", "b")), noop(3, 2)));
+    reopen();
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+    assertThat(sm.appliedTerm()).isEqualTo(2);
+
+    // Raft hands over 1..5 again (e.g. a driver that did not pass the applied index): 1..3 are
+    // ignored by index, not applied twice.
+    ApplyResult r =
+        sm.apply(
+            List.of(
+                entry(1, 1, append("k", "a")),
+                entry(2, 1, append("k", "b")),
+                noop(3, 2),
+                entry(4, 2, append("k", "c")),
+                entry(5, 2, append("k", "d"))));
+    assertThat(r.results()).extracting(Applied::index).containsExactly(4L, 5L);
+    assertThat(value("k")).isEqualTo("abcd");
+
+    ApplyResult again = sm.apply(List.of(entry(5, 2, append("k", "d"))));
+    assertThat(again.results()).isEmpty();
+    assertThat(again.appliedIndex()).isEqualTo(5);
+    assertThat(value("k")).isEqualTo("abcd");
+  }
+
+  @Test
+  void aGapIsRefusedBeforeAnythingIsApplied() {
+    one(entry(1, 1, put("k", "v")));
+    assertThatThrownBy(() -> sm.apply(List.of(entry(3, 1, put("k", "w")))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot apply entry 3: expected entry 2");
+    assertThatThrownBy(
+            () -> sm.apply(List.of(entry(2, 1, put("k", "w")), entry(4, 1, put("k", "x")))))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(value("k")).isEqualTo("v");
+    assertThat(sm.appliedIndex()).isEqualTo(1);
+  }
+
+  @Test
+  void anUnreadableAppliedRecordIsCorruption() throws Exception {
+    store.db().put(store.kvMetaColumn(), KvStateMachine.APPLIED_KEY, new byte[] {(byte) 0xff});
+    store.close();
+    store = RocksStore.open(dir, ME);
+    assertThatThrownBy(() -> new KvStateMachine(store))
+        .isInstanceOf(CorruptStorageException.class)
+        .hasMessageContaining("applied index record is unreadable");
+  }
+
+  @Test
+  void theAppliedStateIsWrittenWithTheChanges() throws Exception {
+    sm.apply(List.of(entry(1, 4, put("k", "v").setLeaderTimeMillis(1234))));
+    AppliedState state =
+        AppliedState.parseFrom(store.db().get(store.kvMetaColumn(), KvStateMachine.APPLIED_KEY));
+    assertThat(state)
+        .isEqualTo(AppliedState.newBuilder().setIndex(1).setTerm(4).setClockMillis(1234).build());
+  }
+
+  // ---- session expiry and bounds ----
+
+  @Test
+  void sessionsExpireByLeaderTime() {
+    reopenWith(new Options(Duration.ofSeconds(10), 100));
+    one(next(1, 1, 1_000, put("a", "1")));
+    one(next(2, 1, 5_000, put("b", "1")));
+    // 10 s after client 1's write: not more than the TTL, it stays.
+    one(next(3, 1, 11_000, put("c", "1")));
+    assertThat(sm.sessionCount()).isEqualTo(3);
+    // A leader with a slower clock does not move the clock back (and expires nothing).
+    one(next(3, 2, 2_000, put("c", "2")));
+    assertThat(sm.clockMillis()).isEqualTo(11_000);
+    assertThat(sm.session(3).orElseThrow().getLastSeenMillis()).isEqualTo(11_000);
+    // 11.001 s after client 1: gone. Client 2 is still within its TTL.
+    ApplyResult r = sm.apply(List.of(next(3, 3, 11_001, put("c", "3"))));
+    assertThat(r.expiredSessions()).isEqualTo(1);
+    assertThat(sm.session(1)).isEmpty();
+    assertThat(sm.session(2)).isPresent();
+    assertThat(sm.sessionCount()).isEqualTo(2);
+
+    // Client 1's next write finds no session: refused, as its retry could have been a duplicate.
+    Applied late = one(next(1, 2, 11_002, put("a", "2")));
+    assertThat(late.status()).isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(value("a")).isEqualTo("1");
+
+    // The expiry was durable with the rest.
+    reopenWith(options);
+    assertThat(sm.session(1)).isEmpty();
+    assertThat(sm.sessionCount()).isEqualTo(2);
+    assertThat(sm.clockMillis()).isEqualTo(11_002);
+  }
+
+  @Test
+  void aClientsOwnIdleTimeExpiresItsSession() {
+    reopenWith(new Options(Duration.ofSeconds(10), 100));
+    one(next(1, 1, 1_000, append("a", "x")));
+    // The same client's retry after more than the TTL: the session is gone first.
+    Applied retry = one(next(1, 1, 20_000, append("a", "x")));
+    // Sequence 1 starts a new session (a client never retries for longer than the TTL).
+    assertThat(retry.duplicate()).isFalse();
+    Applied later = one(next(1, 2, 40_000, append("a", "y")));
+    assertThat(later.status()).isEqualTo(Status.SESSION_EXPIRED);
+  }
+
+  @Test
+  void sessionsAreBoundedEvictingTheLeastRecentlySeen() {
+    reopenWith(new Options(Duration.ofMinutes(10), 3));
+    one(next(1, 1, 0, put("k", "1")));
+    one(next(2, 1, 0, put("k", "2")));
+    one(next(3, 1, 0, put("k", "3")));
+    one(next(1, 2, 0, put("k", "1")));
+    ApplyResult r = sm.apply(List.of(next(4, 1, 0, put("k", "4"))));
+    assertThat(r.evictedSessions()).isEqualTo(1);
+    assertThat(sm.session(2)).isEmpty();
+    assertThat(sm.session(1)).isPresent();
+    assertThat(sm.session(3)).isPresent();
+    assertThat(sm.session(4)).isPresent();
+
+    for (long c = 100; c < 1100; c++) {
+      one(next(c, 1, 0, put("k", "x")));
+      assertThat(sm.sessionCount()).isLessThanOrEqualTo(3);
+    }
+    assertThat(sm.sessionCount()).isEqualTo(3);
+    assertThat(sessionKeys()).hasSize(3);
+    reopenWith(options);
+    assertThat(sm.sessionCount()).isEqualTo(3);
+    assertThat(sm.session(1099)).isPresent();
+  }
+
+  /**
+   * Two replicas fed the same entries, in different batches and with restarts on one of them, end
+   * with the same data, sessions and answers: expiry and eviction depend only on the log.
+   */
+  @Test
+  void replicasExpireAndEvictIdentically(@TempDir Path other) {
+    Options opts = new Options(Duration.ofMillis(500), 8);
+    reopenWith(opts);
+    Random random = new Random(42);
+    List<Entry> log = new ArrayList<>();
+    long time = 1_000;
+    long[] seq = new long[30];
+    for (long i = 1; i <= 3000; i++) {
+      if (random.nextInt(20) == 0) {
+        log.add(noop(i, 1));
+        continue;
+      }
+      time += random.nextInt(40) - 10; // leaders' clocks drift back sometimes
+      int client = random.nextInt(seq.length);
+      // Mostly the next sequence; sometimes a retry, a stale one, or one after a long silence.
+      int dice = random.nextInt(10);
+      if (dice > 1 || seq[client] == 0) {
+        seq[client]++;
+      } else if (dice == 1 && seq[client] > 1) {
+        seq[client]--;
+      }
+      String key = "k" + random.nextInt(5);
+      KvCommand.Builder op =
+          switch (random.nextInt(3)) {
+            case 0 -> put(key, "v" + i);
+            case 1 -> append(key, "+" + i);
+            default -> delete(key);
+          };
+      log.add(
+          entry(i, 1, op.setClientId(client).setSequence(seq[client]).setLeaderTimeMillis(time)));
+    }
+
+    List<Applied> mine = new ArrayList<>();
+    for (Entry e : log) {
+      mine.addAll(sm.apply(List.of(e)).results());
+    }
+
+    List<Applied> theirs = new ArrayList<>();
+    Random chunks = new Random(7);
+    try (RocksStore s2 = RocksStore.open(other, new NodeIdentity("c1", 1))) {
+      KvStateMachine sm2 = new KvStateMachine(s2, opts);
+      int from = 0;
+      while (from < log.size()) {
+        int to = Math.min(log.size(), from + 1 + chunks.nextInt(200));
+        theirs.addAll(sm2.apply(log.subList(from, to)).results());
+        from = to;
+      }
+      assertThat(theirs).isEqualTo(mine);
+      assertThat(dump(s2, s2.kvColumn())).isEqualTo(dump(store.kvColumn()));
+      assertThat(dump(s2, s2.kvMetaColumn())).isEqualTo(dump(store.kvMetaColumn()));
+    }
+    // The run exercised what it is about.
+    assertThat(mine).extracting(Applied::status).contains(Status.SESSION_EXPIRED, Status.NO_KEY);
+    assertThat(mine).anyMatch(Applied::duplicate);
+    assertThat(mine).anyMatch(a -> a.result().getMessage().startsWith("stale sequence"));
+    assertThat(sm.sessionCount()).isLessThanOrEqualTo(8);
+
+    // A third replica that restarts every few hundred entries, handed overlapping batches.
+    Path third = other.resolve("third");
+    List<Applied> restarted = new ArrayList<>();
+    for (int from = 0; from < log.size(); from += 250) {
+      try (RocksStore s3 = RocksStore.open(third, new NodeIdentity("c1", 2))) {
+        KvStateMachine sm3 = new KvStateMachine(s3, opts);
+        int start = Math.max(0, from - 20);
+        restarted.addAll(sm3.apply(log.subList(start, Math.min(log.size(), from + 250))).results());
+      }
+    }
+    assertThat(restarted).isEqualTo(mine);
+    try (RocksStore s3 = RocksStore.open(third, new NodeIdentity("c1", 2))) {
+      assertThat(dump(s3, s3.kvColumn())).isEqualTo(dump(store.kvColumn()));
+      assertThat(dump(s3, s3.kvMetaColumn())).isEqualTo(dump(store.kvMetaColumn()));
+    }
+  }
+
+  @Test
+  void getMayRunConcurrentlyWithApply() throws Exception {
+    AtomicBoolean done = new AtomicBoolean();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try {
+                while (!done.get()) {
+                  long applied = sm.appliedIndex();
+                  String v = value("k");
+                  // Entry i appends one character: what is visible covers the applied index.
+                  assertThat(v == null ? 0 : v.length()).isGreaterThanOrEqualTo((int) applied);
+                }
+              } catch (Throwable t) {
+                failure.set(t);
+              }
+            });
+    reader.start();
+    for (int i = 0; i < 500; i++) {
+      one(next(append("k", "x")));
+    }
+    done.set(true);
+    reader.join();
+    assertThat(failure.get()).isNull();
+    assertThat(value("k")).hasSize(500);
+  }
+
+  // ---- helpers ----
+
+  private List<String> sessionKeys() {
+    return dump(store.kvMetaColumn()).stream().filter(s -> s.startsWith("73")).toList();
+  }
+
+  private List<String> dump(ColumnFamilyHandle cf) {
+    return dump(store, cf);
+  }
+
+  /** Every key and value of a column family, hex, in key order. */
+  private static List<String> dump(RocksStore s, ColumnFamilyHandle cf) {
+    HexFormat hex = HexFormat.of();
+    List<String> out = new ArrayList<>();
+    try (RocksIterator it = s.db().newIterator(cf)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        out.add(hex.formatHex(it.key()) + "=" + hex.formatHex(it.value()));
+      }
+    }
+    return out;
+  }
+}
