@@ -14,18 +14,15 @@ import io.raftkv.proto.kvs.KvServiceGrpc.KvServiceBlockingStub;
 import io.raftkv.proto.kvs.PutRequest;
 import io.raftkv.proto.kvs.Status;
 import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * {@code clt}: one KV operation per process, as the course's tests and users' scripts run it.
@@ -37,29 +34,48 @@ import picocli.CommandLine.Option;
  *
  * <p>With {@code -s HOST:PORT,...} it uses {@link KvClient}: it finds the leader, follows hints and
  * retries until {@code --timeout-ms}, with an exactly-once session for writes.
+ *
+ * <p>The arguments are parsed by hand, not with picocli: picocli's class files are Java 5 ones,
+ * which JDK 17's class-data sharing cannot archive, and loading them cost about a third of clt's
+ * start-up.
  */
-@Command(
-    name = "clt",
-    mixinStandardHelpOptions = true,
-    sortOptions = false,
-    exitCodeOnInvalidInput = 1,
-    exitCodeOnExecutionException = 4,
-    description = "Runs one operation on a raftkv cluster.",
-    footer = {
-      "",
-      "GET and DIRECT_GET print the value alone on stdout, followed by a newline. Errors are one"
-          + " line on stderr.",
-      "",
-      "Exit codes:",
-      "  0  OK",
-      "  1  client error: bad arguments, or the server refused the request as invalid"
-          + " (INVALID_ARGUMENT: empty or oversized key or value)",
-      "  2  the server is not the leader (-p); with -s: never (no leader found is 4)",
-      "  3  no such key (GET, DIRECT_GET, DELETE)",
-      "  4  server error: unreachable, timeout, unavailable, internal error; also a write whose"
-          + " outcome is unknown (it may or may not have been applied)",
-    })
-public final class CltMain implements Callable<Integer> {
+public final class CltMain {
+
+  static final String USAGE =
+      String.join(
+          "\n",
+          "Usage: clt (-p PORT | -s HOST:PORT[,HOST:PORT...]) -o OP -k KEY [-v VALUE]",
+          "           [--timeout-ms MS] [--connect-timeout-ms MS]",
+          "Runs one operation on a raftkv cluster.",
+          "  -p PORT          Talk to the server at 127.0.0.1:PORT only: no leader discovery, no",
+          "                   retries; a follower answers NOT_LEADER (exit 2). Writes carry no",
+          "                   session (client id 0).",
+          "  -s, --servers HOST:PORT,...",
+          "                   All servers' KV addresses (a bare port means 127.0.0.1): find the",
+          "                   leader, follow its hints and retry until the deadline, with an",
+          "                   exactly-once session for writes. DIRECT_GET reads the first one.",
+          "  -o OP            GET, PUT, DIRECT_GET, APPEND or DELETE (any case).",
+          "  -k KEY           The key (UTF-8).",
+          "  -v VALUE         The value (UTF-8); required by PUT and APPEND, ignored otherwise.",
+          "  --timeout-ms MS  Deadline of the operation, retries included (default 10000; the",
+          "                   server's own request timeout is 5000).",
+          "  --connect-timeout-ms MS",
+          "                   With -p: how long to wait for a server that refuses connections,",
+          "                   e.g. one still starting (default 3000).",
+          "  -h, --help       Show this help and exit.",
+          "",
+          "GET and DIRECT_GET print the value alone on stdout, followed by a newline. Errors are",
+          "one line on stderr.",
+          "",
+          "Exit codes:",
+          "  0  OK",
+          "  1  client error: bad arguments, or the server refused the request as invalid",
+          "     (INVALID_ARGUMENT: e.g. an empty or oversized key or value)",
+          "  2  the server is not the leader (-p; with -s, finding no leader is exit 4)",
+          "  3  no such key (GET, DIRECT_GET, DELETE)",
+          "  4  server error: unreachable, timeout, unavailable, internal error; also a write",
+          "     whose outcome is unknown (it may or may not have been applied)",
+          "");
 
   /** The operations; names are accepted in any case. */
   enum Op {
@@ -70,52 +86,23 @@ public final class CltMain implements Callable<Integer> {
     DELETE
   }
 
-  @Option(
-      names = "-p",
-      paramLabel = "PORT",
-      description = "Talk to the server at 127.0.0.1:PORT only (no leader discovery, no retries).")
+  /** A bad command line; its message is the one line clt prints. */
+  static final class UsageException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UsageException(String message) {
+      super(message);
+    }
+  }
+
   Integer port;
-
-  @Option(
-      names = {"-s", "--servers"},
-      split = ",",
-      paramLabel = "HOST:PORT",
-      description =
-          "All servers' KV addresses (a bare port means 127.0.0.1): find the leader and retry."
-              + " DIRECT_GET reads the first one.")
   List<String> servers;
-
-  @Option(
-      names = "-o",
-      required = true,
-      paramLabel = "OP",
-      description = "GET, PUT, DIRECT_GET, APPEND or DELETE (any case).")
   Op op;
-
-  @Option(names = "-k", required = true, paramLabel = "KEY", description = "The key (UTF-8).")
   String key;
-
-  @Option(
-      names = "-v",
-      paramLabel = "VALUE",
-      description = "The value (UTF-8); required by PUT and APPEND, ignored otherwise.")
   String value;
-
-  @Option(
-      names = "--timeout-ms",
-      defaultValue = "10000",
-      description =
-          "Deadline of the operation, retries included (default: ${DEFAULT-VALUE}; the server's"
-              + " own request timeout is 5000).")
-  long timeoutMillis;
-
-  @Option(
-      names = "--connect-timeout-ms",
-      defaultValue = "3000",
-      description =
-          "With -p: how long to wait for a server that refuses connections, e.g. one still"
-              + " starting (default: ${DEFAULT-VALUE}).")
-  long connectTimeoutMillis;
+  long timeoutMillis = 10_000;
+  long connectTimeoutMillis = 3_000;
+  boolean help;
 
   private final PrintStream out;
   private final PrintStream err;
@@ -133,21 +120,128 @@ public final class CltMain implements Callable<Integer> {
 
   /** Runs clt with these arguments; returns its exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {
-    CommandLine cmd = new CommandLine(new CltMain(out, err));
-    cmd.setCaseInsensitiveEnumValuesAllowed(true);
-    cmd.setOut(new PrintWriter(out, true));
-    cmd.setErr(new PrintWriter(err, true));
-    cmd.setParameterExceptionHandler(
-        (ex, a) -> {
-          err.println("clt: " + ex.getMessage() + " (see clt --help)");
-          return 1;
-        });
-    cmd.setExecutionExceptionHandler(
-        (ex, c, r) -> {
-          err.println("clt: internal error: " + ex);
-          return 4;
-        });
-    return cmd.execute(args);
+    CltMain clt = new CltMain(out, err);
+    try {
+      clt.parse(args);
+    } catch (UsageException e) {
+      err.println("clt: " + e.getMessage() + " (see clt --help)");
+      return 1;
+    }
+    if (clt.help) {
+      out.print(USAGE);
+      out.flush();
+      return 0;
+    }
+    try {
+      return clt.call();
+    } catch (RuntimeException e) {
+      err.println("clt: internal error: " + e);
+      return 4;
+    }
+  }
+
+  /** Reads the command line into the fields; checks everything that needs no server. */
+  void parse(String[] args) throws UsageException {
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("-h") || a.equals("--help")) {
+        help = true;
+        return;
+      }
+      String name;
+      String arg;
+      if (a.startsWith("--")) {
+        int eq = a.indexOf('=');
+        name = eq < 0 ? a : a.substring(0, eq);
+        arg = eq < 0 ? null : a.substring(eq + 1);
+      } else if (a.startsWith("-") && a.length() >= 2) {
+        name = a.substring(0, 2);
+        arg = a.length() > 2 ? a.substring(2) : null;
+      } else {
+        throw new UsageException("unexpected argument '" + a + "'");
+      }
+      String canonical = name.equals("--servers") ? "-s" : name;
+      switch (canonical) {
+        case "-p", "-s", "-o", "-k", "-v", "--timeout-ms", "--connect-timeout-ms" -> {}
+        default -> throw new UsageException("unknown option '" + name + "'");
+      }
+      if (arg == null) {
+        if (i + 1 >= args.length) {
+          throw new UsageException("option '" + name + "' needs a value");
+        }
+        arg = args[++i];
+      }
+      if (!seen.add(canonical)) {
+        throw new UsageException("option '" + name + "' is given more than once");
+      }
+      switch (canonical) {
+        case "-p" -> port = (int) number(name, arg, 1, 65535);
+        case "-s" -> servers = List.of(arg.split(",", -1));
+        case "-o" -> op = operation(arg);
+        case "-k" -> key = arg;
+        case "-v" -> value = arg;
+        case "--timeout-ms" -> timeoutMillis = number(name, arg, 1, Long.MAX_VALUE);
+        case "--connect-timeout-ms" -> connectTimeoutMillis = number(name, arg, 0, Long.MAX_VALUE);
+        default -> throw new AssertionError(canonical);
+      }
+    }
+    if (op == null) {
+      throw new UsageException("missing the operation (-o GET|PUT|DIRECT_GET|APPEND|DELETE)");
+    }
+    if (key == null) {
+      throw new UsageException("missing the key (-k KEY)");
+    }
+    if (port == null && servers == null) {
+      throw new UsageException(
+          "give the server with -p PORT, or all servers with -s HOST:PORT,...");
+    }
+    if (port != null && servers != null) {
+      throw new UsageException("-p and -s exclude each other");
+    }
+    if ((op == Op.PUT || op == Op.APPEND) && value == null) {
+      throw new UsageException(op + " needs a value (-v VALUE)");
+    }
+    if (servers != null) {
+      List<String> addresses = new ArrayList<>();
+      for (String s : servers) {
+        String address = address(s.trim());
+        if (address == null) {
+          throw new UsageException("bad server address '" + s + "' (want HOST:PORT or PORT)");
+        }
+        addresses.add(address);
+      }
+      servers = List.copyOf(addresses);
+    }
+  }
+
+  private static Op operation(String s) throws UsageException {
+    for (Op o : Op.values()) {
+      if (o.name().equalsIgnoreCase(s)) {
+        return o;
+      }
+    }
+    throw new UsageException(
+        "unknown operation '" + s + "' (want GET, PUT, DIRECT_GET, APPEND or DELETE)");
+  }
+
+  private static long number(String option, String s, long min, long max) throws UsageException {
+    try {
+      long n = Long.parseLong(s.trim());
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new UsageException(
+        "option '"
+            + option
+            + "' wants a number"
+            + (max == 65535 ? " from 1 to 65535" : min == 1 ? " above 0" : "")
+            + ", not '"
+            + s
+            + "'");
   }
 
   /**
@@ -163,35 +257,9 @@ public final class CltMain implements Callable<Integer> {
     };
   }
 
-  @Override
-  public Integer call() {
-    if ((port == null) == (servers == null)) {
-      return usageError(
-          port == null
-              ? "give the server with -p PORT, or all servers with -s HOST:PORT,..."
-              : "-p and -s exclude each other");
-    }
-    if ((op == Op.PUT || op == Op.APPEND) && value == null) {
-      return usageError(op + " needs a value (-v VALUE)");
-    }
-    if (timeoutMillis <= 0 || connectTimeoutMillis < 0) {
-      return usageError("timeouts must be positive");
-    }
-    if (port != null) {
-      if (port < 1 || port > 65535) {
-        return usageError("port " + port + " is out of range 1-65535");
-      }
-      return oneShot();
-    }
-    List<String> addresses = new ArrayList<>();
-    for (String s : servers) {
-      String a = address(s.trim());
-      if (a == null) {
-        return usageError("bad server address '" + s + "' (want HOST:PORT or PORT)");
-      }
-      addresses.add(a);
-    }
-    return viaClient(addresses);
+  /** Runs the parsed operation; returns the exit code. */
+  int call() {
+    return port != null ? oneShot() : viaClient(servers);
   }
 
   // ------------------------------------------------------------------ -p: one server, one call
@@ -270,6 +338,10 @@ public final class CltMain implements Callable<Integer> {
       why = "cannot connect (connection refused)";
     } else {
       why = s.getDescription() != null ? s.getDescription() : s.getCode().toString();
+    }
+    boolean write = op == Op.PUT || op == Op.APPEND || op == Op.DELETE;
+    if (write && !refused(e)) {
+      why += "; the " + op + " may or may not have been applied";
     }
     err.println("clt: " + target + ": " + why);
     return 4;

@@ -32,7 +32,8 @@ import java.util.function.LongSupplier;
  *
  * <ul>
  *   <li>It knows every server, remembers the last leader, and follows the {@code leader_address}
- *       hint of a NOT_LEADER answer; without a hint it tries the next server.
+ *       hint of a NOT_LEADER answer; without a hint it tries the next server. With no leader known
+ *       it starts with the first server given.
  *   <li>Every operation has one overall deadline ({@link Builder#timeout}). Within it, transport
  *       failures, UNAVAILABLE and TIMEOUT are retried with exponential backoff (and jitter), each
  *       time on the next server.
@@ -136,6 +137,8 @@ public final class KvClient implements AutoCloseable {
     return builder(servers).build();
   }
 
+  private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
   private final long timeoutNanos;
   private final long attemptTimeoutNanos;
   private final long initialBackoffNanos;
@@ -161,7 +164,7 @@ public final class KvClient implements AutoCloseable {
     this.initialBackoffNanos = b.initialBackoff.toNanos();
     this.maxBackoffNanos = b.maxBackoff.toNanos();
     this.channelFactory = b.channelFactory;
-    this.clientIds = b.clientIds != null ? b.clientIds : new SecureRandom()::nextLong;
+    this.clientIds = b.clientIds != null ? b.clientIds : () -> RandomIds.RANDOM.nextLong();
     this.servers = new ArrayList<>(b.servers);
   }
 
@@ -296,12 +299,13 @@ public final class KvClient implements AutoCloseable {
         SessionHeader s = session;
         last = attempt(route.target(), deadline, stub -> rpc.call(stub, s));
         switch (last.status()) {
-          case OK, NO_KEY, INVALID_ARGUMENT -> {
+          case OK, NO_KEY -> {
             leader = last.server();
-            if (last.status() == Status.INVALID_ARGUMENT) {
-              throw new KvException(last.status(), last.message());
-            }
             return last.response();
+          }
+          case INVALID_ARGUMENT -> {
+            // Refused as malformed (possibly by a follower, which checks before redirecting).
+            throw new KvException(last.status(), last.message());
           }
           case INTERNAL -> {
             // A bug or storage failure on the server: it may have happened after the write was
@@ -472,17 +476,21 @@ public final class KvClient implements AutoCloseable {
       followHint = false;
     }
 
-    /** Waits before the next attempt; false if the deadline leaves no time for one. */
+    /**
+     * Waits before the next attempt; false if the deadline leaves no time for one. An attempt needs
+     * at least a few milliseconds: one cut off by its deadline counts as possibly applied.
+     */
     boolean pause(long deadline) {
+      long minAttempt = Math.min(attemptTimeoutNanos, MIN_ATTEMPT_NANOS);
       if (followHint) {
         followHint = false;
-        return deadline - System.nanoTime() > 0;
+        return deadline - System.nanoTime() >= minAttempt;
       }
       hintsInARow = 0;
       long sleep = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
       backoff = Math.min(maxBackoffNanos, backoff * 2);
       long left = deadline - System.nanoTime();
-      if (left <= sleep) {
+      if (left < sleep + minAttempt) {
         return false;
       }
       try {
@@ -491,7 +499,7 @@ public final class KvClient implements AutoCloseable {
         Thread.currentThread().interrupt();
         return false;
       }
-      return !closed && deadline - System.nanoTime() > 0;
+      return !closed && deadline - System.nanoTime() >= minAttempt;
     }
   }
 
@@ -516,7 +524,7 @@ public final class KvClient implements AutoCloseable {
 
   private String firstServer() {
     synchronized (servers) {
-      return servers.get(ThreadLocalRandom.current().nextInt(servers.size()));
+      return servers.get(0);
     }
   }
 
@@ -571,6 +579,11 @@ public final class KvClient implements AutoCloseable {
       case SESSION_EXPIRED -> "the client session expired";
       default -> "unrecognized status " + status;
     };
+  }
+
+  /** Session ids; created on first use (seeding costs start-up time a read does not need). */
+  private static final class RandomIds {
+    static final SecureRandom RANDOM = new SecureRandom();
   }
 
   /** A plaintext gRPC channel over OkHttp (cheap to start, unlike Netty) to "host:port". */

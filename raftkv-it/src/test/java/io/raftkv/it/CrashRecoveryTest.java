@@ -48,7 +48,9 @@ class CrashRecoveryTest {
         }
       }
       assertThat(killed).isTrue();
-      assertThat(ackedTokens).as("writes after the crash succeed\n" + c.logs()).hasSizeGreaterThan(16);
+      assertThat(ackedTokens)
+          .as("writes after the crash succeed\n" + c.logs())
+          .hasSizeGreaterThan(16);
 
       c.start(leader, false);
       c.awaitListening(leader);
@@ -71,7 +73,9 @@ class CrashRecoveryTest {
             });
         String stream = c.clt(node, "-o", "DIRECT_GET", "-k", "stream").out().strip();
         for (String t : ackedTokens) {
-          assertThat(count(stream, t)).as("token %s on node %d in %s", t, node, stream).isEqualTo(1);
+          assertThat(count(stream, t))
+              .as("token %s on node %d in %s", t, node, stream)
+              .isEqualTo(1);
         }
         for (String t : unknownTokens) {
           assertThat(count(stream, t)).as("token %s on node %d", t, node).isLessThanOrEqualTo(1);

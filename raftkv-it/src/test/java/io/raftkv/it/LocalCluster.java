@@ -16,9 +16,9 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
- * A cluster of real {@code build/dev/svr} processes on loopback, with ports chosen free at run
- * time and data under a temporary directory, driven by {@code build/dev/clt} exactly as a user's
- * script would.
+ * A cluster of real {@code build/dev/svr} processes on loopback, with ports chosen free at run time
+ * and data under a temporary directory, driven by {@code build/dev/clt} exactly as a user's script
+ * would.
  */
 final class LocalCluster implements AutoCloseable {
   /** What one clt run returned. */
@@ -71,9 +71,7 @@ final class LocalCluster implements AutoCloseable {
   }
 
   String kvsList() {
-    return Arrays.stream(kvsPorts)
-        .mapToObj(p -> "127.0.0.1:" + p)
-        .collect(Collectors.joining(","));
+    return Arrays.stream(kvsPorts).mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
   }
 
   /** Starts node {@code i} (as the seed does: {@code svr -r ... -i i -p port [--leader]}). */
@@ -231,7 +229,8 @@ final class LocalCluster implements AutoCloseable {
         if (Files.exists(log)) {
           List<String> lines = Files.readAllLines(log);
           sb.append("--- node ").append(i).append('\n');
-          lines.subList(Math.max(0, lines.size() - 30), lines.size())
+          lines
+              .subList(Math.max(0, lines.size() - 30), lines.size())
               .forEach(l -> sb.append(l).append('\n'));
         }
       } catch (IOException e) {

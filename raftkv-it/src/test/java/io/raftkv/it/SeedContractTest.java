@@ -74,8 +74,8 @@ class SeedContractTest {
 
   /**
    * A follower refuses PUT and GET with exit 2 (naming the leader) and serves DIRECT_GET from its
-   * own store; an oversized value is refused with a clear error and changes nothing; a missing
-   * key is exit 3.
+   * own store; an oversized value is refused with a clear error and changes nothing; a missing key
+   * is exit 3.
    */
   @Test
   void followerAndLimits(@TempDir Path dir) throws Exception {

@@ -88,10 +88,12 @@ public final class KvServer implements AutoCloseable {
   /** Opens the data directory, binds both ports and starts the node. */
   public static KvServer start(ServerConfig config) {
     KvServer s = new KvServer(config);
-    s.node.start();
     if (config.startAsLeader()) {
-      s.node.campaign();
+      s.node.campaignUntilLeaderKnown(10 * config.electionTimeoutMaxMillis() + 10_000);
+    } else {
+      s.node.holdElections(config.startupGraceMillis());
     }
+    s.node.start();
     log.info(
         "node {} up: raft {}, kvs {}:{}, data {}",
         config.nodeId(),

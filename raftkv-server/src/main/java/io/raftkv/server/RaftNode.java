@@ -91,6 +91,14 @@ public final class RaftNode<R> implements AutoCloseable {
   private long nextReadContext = 1;
   private long applied;
 
+  /** Until this System.nanoTime(), a node that knows no leader does not tick (start-up grace). */
+  private long holdElectionsUntil;
+
+  /** Until this System.nanoTime(), a node that knows no leader campaigns every heartbeat. */
+  private long campaignUntil;
+
+  private int ticksSinceCampaign;
+
   /**
    * @param raft a core restored from this node's storage
    * @param appliedIndex the state machine's last applied index (restored with it)
@@ -129,9 +137,30 @@ public final class RaftNode<R> implements AutoCloseable {
     inbox.add(() -> raft.step(message));
   }
 
-  /** Campaign at once (the {@code --leader} start-up hint). */
+  /** Campaign at once. */
   public void campaign() {
     inbox.add(raft::campaign);
+  }
+
+  /**
+   * The {@code --leader} start-up hint: campaign now, and again every heartbeat interval while no
+   * leader is known, for at most {@code windowMillis} (peers may still be starting). PreVote makes
+   * the repeats harmless; votes still decide.
+   */
+  public void campaignUntilLeaderKnown(long windowMillis) {
+    inbox.add(
+        () -> {
+          campaignUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(windowMillis);
+          raft.campaign();
+        });
+  }
+
+  /**
+   * Start-up grace: while no leader is known, do not start elections for {@code millis}, so that a
+   * node given the {@code --leader} hint (and slow JVM start-ups) can win first.
+   */
+  public void holdElections(long millis) {
+    inbox.add(() -> holdElectionsUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
   }
 
   /** Asks the core to hand leadership to {@code target}. */
@@ -227,7 +256,7 @@ public final class RaftNode<R> implements AutoCloseable {
         }
         long now = System.nanoTime();
         if (now >= nextTick) {
-          raft.tick();
+          tick(now);
           // A stalled loop (a long fsync) does not owe a burst of ticks afterwards.
           nextTick = Math.max(nextTick + tickNanos, now);
         }
@@ -243,6 +272,23 @@ public final class RaftNode<R> implements AutoCloseable {
         failAll(new OutcomeUnknownException("node stopped: " + e.getMessage()));
         onFatal.accept(e);
         return;
+      }
+    }
+  }
+
+  private void tick(long now) {
+    boolean leaderKnown = raft.leaderId() != RaftConfig.NONE;
+    if (leaderKnown) {
+      holdElectionsUntil = 0;
+      campaignUntil = 0;
+    }
+    if (now - holdElectionsUntil >= 0 || holdElectionsUntil == 0) {
+      raft.tick();
+    }
+    if (campaignUntil != 0 && now - campaignUntil < 0 && raft.role() != Role.LEADER) {
+      if (++ticksSinceCampaign >= raft.config().heartbeatTicks()) {
+        ticksSinceCampaign = 0;
+        raft.campaign();
       }
     }
   }

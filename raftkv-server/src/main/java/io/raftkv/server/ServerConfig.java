@@ -25,6 +25,7 @@ public record ServerConfig(
     long electionTimeoutMaxMillis,
     long heartbeatMillis,
     long requestTimeoutMillis,
+    long startupGraceMillis,
     int maxInflightAppends,
     long maxMessageBytes,
     int peerQueueMessages,
@@ -50,6 +51,9 @@ public record ServerConfig(
     }
     positive("--tick-ms", tickMillis);
     positive("--request-timeout-ms", requestTimeoutMillis);
+    if (startupGraceMillis < 0) {
+      throw new IllegalArgumentException("--startup-grace-ms must be >= 0: " + startupGraceMillis);
+    }
     positive("--max-inflight", maxInflightAppends);
     positive("--max-message-bytes", maxMessageBytes);
     positive("--peer-queue", peerQueueMessages);

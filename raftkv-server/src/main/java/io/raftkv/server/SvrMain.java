@@ -110,6 +110,14 @@ public final class SvrMain implements Callable<Integer> {
   long requestTimeoutMs;
 
   @Option(
+      names = "--startup-grace-ms",
+      defaultValue = "1000",
+      description =
+          "After start, a node that knows no leader waits this long before its first election,"
+              + " so a --leader node can win first (default: ${DEFAULT-VALUE}).")
+  long startupGraceMs;
+
+  @Option(
       names = "--max-inflight",
       defaultValue = "256",
       description = "Pipelined AppendEntries per follower (default: ${DEFAULT-VALUE}).")
@@ -160,6 +168,7 @@ public final class SvrMain implements Callable<Integer> {
         electionMaxMs,
         heartbeatMs,
         requestTimeoutMs,
+        startupGraceMs,
         maxInflight,
         maxMessageBytes,
         peerQueue,

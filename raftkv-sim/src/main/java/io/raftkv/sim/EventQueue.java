@@ -18,6 +18,21 @@ final class EventQueue {
   private long now;
   private long seq;
   private long processed;
+  private long maxEvents = Long.MAX_VALUE;
+
+  /** Thrown when a run exceeds its event budget: a message storm or a livelock. */
+  static final class BudgetExceeded extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    BudgetExceeded(String message) {
+      super(message);
+    }
+  }
+
+  /** Caps the events a run may process; beyond it {@link #runNext} throws {@link BudgetExceeded}. */
+  void setLimit(long maxEvents) {
+    this.maxEvents = maxEvents;
+  }
 
   long now() {
     return now;
@@ -34,14 +49,18 @@ final class EventQueue {
   }
 
   /**
-   * Runs the next event if it is due at or before {@code limit}.
+   * Runs the next event if it is due at or before {@code until}.
    *
    * @return whether an event ran
    */
-  boolean runNext(long limit) {
+  boolean runNext(long until) {
     Event e = queue.peek();
-    if (e == null || e.time() > limit) {
+    if (e == null || e.time() > until) {
       return false;
+    }
+    if (processed >= maxEvents) {
+      throw new BudgetExceeded(
+          "more than " + maxEvents + " events by " + now + " ms (" + queue.size() + " queued)");
     }
     queue.poll();
     now = e.time();

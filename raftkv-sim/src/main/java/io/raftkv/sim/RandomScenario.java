@@ -18,6 +18,7 @@ import java.util.function.Consumer;
  * <p>Thread-safety: an instance runs on one thread; different seeds may run in parallel.
  */
 public final class RandomScenario {
+  private static final long MAX_EVENTS = 5_000_000;
   private final long seed;
   private final Consumer<String> log;
   private final SplittableRandom random;
@@ -38,6 +39,8 @@ public final class RandomScenario {
     SimConfig config = randomConfig(master.split());
     this.cluster = new SimCluster(config, master.nextLong());
     this.checkers = SafetyCheckers.attach(cluster);
+    // Far above what a healthy scenario needs (tens of thousands per simulated second at most).
+    cluster.setEventLimit(MAX_EVENTS);
     if (trace) {
       cluster.addObserver(new TraceRecorder(log));
     }
@@ -99,13 +102,25 @@ public final class RandomScenario {
             + ", checkQuorum "
             + t.checkQuorum());
     long chaosMillis = random.nextInt(10) < 7 ? 2_000 + random.nextInt(6_000) : 8_000 + random.nextInt(22_000);
-    long end = chaosMillis;
-    while (cluster.now() < end && checkers.violations().isEmpty()) {
-      step();
-      cluster.runFor(1 + random.nextInt(random.nextInt(8) == 0 ? 1_000 : 150));
+    List<Violation> all = new ArrayList<>();
+    try {
+      while (cluster.now() < chaosMillis && checkers.violations().isEmpty() && liveness.isEmpty()) {
+        step();
+        cluster.runFor(1 + random.nextInt(random.nextInt(8) == 0 ? 1_000 : 150));
+      }
+      healAndCheck("end");
+    } catch (EventQueue.BudgetExceeded e) {
+      all.add(new Violation("Event budget", e.getMessage(), cluster.now()));
+    } catch (RuntimeException e) {
+      // The core refusing an input (e.g. truncating a committed entry) is a finding, not a crash.
+      StackTraceElement[] where = e.getStackTrace();
+      all.add(
+          new Violation(
+              "Exception",
+              e + (where.length > 0 ? " at " + where[0] : ""),
+              cluster.now()));
     }
-    healAndCheck("end");
-    List<Violation> all = new ArrayList<>(checkers.violations());
+    all.addAll(checkers.violations());
     all.addAll(liveness);
     return new ScenarioResult(seed, c.nodes(), all, cluster.eventsProcessed(), cluster.now());
   }
@@ -118,9 +133,11 @@ public final class RandomScenario {
       int target = pickTargetPreferringLeader();
       for (int k = 0; k < count; k++) {
         int size = random.nextInt(10) == 0 ? random.nextInt(3000) : random.nextInt(40);
-        byte[] data = new byte[size + 12];
-        random.nextBytes(data);
-        ByteString cmd = ByteString.copyFromUtf8("c" + commands++ + ":").concat(ByteString.copyFrom(data));
+        StringBuilder text = new StringBuilder("c").append(commands++).append(':');
+        for (int b = 0; b < size; b++) {
+          text.append((char) ('a' + random.nextInt(26)));
+        }
+        ByteString cmd = ByteString.copyFromUtf8(text.toString());
         cluster.propose(target, cmd);
       }
       act("propose " + count + " to n" + target);

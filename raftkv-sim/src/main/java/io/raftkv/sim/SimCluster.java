@@ -81,6 +81,14 @@ public final class SimCluster {
     return queue.processed();
   }
 
+  /**
+   * Caps the events this cluster may run; beyond it the run methods throw an IllegalStateException
+   * (a message storm or livelock, not a slow test).
+   */
+  public void setEventLimit(long maxEvents) {
+    queue.setLimit(maxEvents);
+  }
+
   /** Runs every event due in the next {@code ms} simulated milliseconds. */
   public void runFor(long ms) {
     long end = queue.now() + ms;

@@ -1,0 +1,100 @@
+package io.raftkv.client;
+
+import io.grpc.stub.StreamObserver;
+import io.raftkv.proto.kvs.AppendRequest;
+import io.raftkv.proto.kvs.DeleteRequest;
+import io.raftkv.proto.kvs.DirectGetRequest;
+import io.raftkv.proto.kvs.GetRequest;
+import io.raftkv.proto.kvs.KvResponse;
+import io.raftkv.proto.kvs.KvServiceGrpc;
+import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.SessionHeader;
+import io.raftkv.proto.kvs.Status;
+import java.util.List;
+import java.util.function.Function;
+
+/** A scripted KvService: records every call and answers what {@link #behavior} says. */
+final class FakeKvService extends KvServiceGrpc.KvServiceImplBase {
+
+  /** One call as the server saw it. */
+  record Call(String server, String method, long clientId, long sequence, String key) {}
+
+  /** Makes the fake fail the call at the transport level (gRPC UNAVAILABLE). */
+  static final KvResponse DROP = KvResponse.newBuilder().setMessage("drop").build();
+
+  /** Makes the fake never answer (the client's attempt deadline passes). */
+  static final KvResponse HANG = KvResponse.newBuilder().setMessage("hang").build();
+
+  static KvResponse ok() {
+    return KvResponse.newBuilder().setStatus(Status.OK).build();
+  }
+
+  static KvResponse ok(String value) {
+    return KvResponse.newBuilder()
+        .setStatus(Status.OK)
+        .setValue(com.google.protobuf.ByteString.copyFromUtf8(value))
+        .build();
+  }
+
+  static KvResponse status(Status status, String message) {
+    return KvResponse.newBuilder().setStatus(status).setMessage(message).build();
+  }
+
+  static KvResponse notLeader(String hint) {
+    return KvResponse.newBuilder()
+        .setStatus(Status.NOT_LEADER)
+        .setLeaderAddress(hint)
+        .setMessage("not the leader" + (hint.isEmpty() ? "; no leader is known" : " at " + hint))
+        .build();
+  }
+
+  private final String name;
+  private final List<Call> log;
+  volatile Function<Call, KvResponse> behavior = c -> ok();
+
+  FakeKvService(String name, List<Call> log) {
+    this.name = name;
+    this.log = log;
+  }
+
+  @Override
+  public void put(PutRequest req, StreamObserver<KvResponse> out) {
+    handle("PUT", req.getSession(), req.getKey().toStringUtf8(), out);
+  }
+
+  @Override
+  public void append(AppendRequest req, StreamObserver<KvResponse> out) {
+    handle("APPEND", req.getSession(), req.getKey().toStringUtf8(), out);
+  }
+
+  @Override
+  public void delete(DeleteRequest req, StreamObserver<KvResponse> out) {
+    handle("DELETE", req.getSession(), req.getKey().toStringUtf8(), out);
+  }
+
+  @Override
+  public void get(GetRequest req, StreamObserver<KvResponse> out) {
+    handle("GET", SessionHeader.getDefaultInstance(), req.getKey().toStringUtf8(), out);
+  }
+
+  @Override
+  public void directGet(DirectGetRequest req, StreamObserver<KvResponse> out) {
+    handle("DIRECT_GET", SessionHeader.getDefaultInstance(), req.getKey().toStringUtf8(), out);
+  }
+
+  private void handle(
+      String method, SessionHeader session, String key, StreamObserver<KvResponse> out) {
+    Call call = new Call(name, method, session.getClientId(), session.getSequence(), key);
+    log.add(call);
+    KvResponse r = behavior.apply(call);
+    if (r == HANG) {
+      return;
+    }
+    if (r == DROP) {
+      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("dropped").asRuntimeException());
+      return;
+    }
+    out.onNext(r);
+    out.onCompleted();
+  }
+}
