@@ -10,8 +10,8 @@ import java.util.List;
  * happen. The safety checkers are observers: they see every step, so a violation is reported at the
  * simulated millisecond it happens, not at the end of a run.
  *
- * <p>Callbacks run on the simulation thread, synchronously; an observer must not call back into
- * the cluster. Every method has a default that ignores the event.
+ * <p>Callbacks run on the simulation thread, synchronously; an observer must not call back into the
+ * cluster. Every method has a default that ignores the event.
  */
 public interface ClusterObserver {
 

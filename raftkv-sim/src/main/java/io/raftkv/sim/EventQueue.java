@@ -5,8 +5,8 @@ import java.util.PriorityQueue;
 
 /**
  * The simulator's clock and its one queue of future events. Events run in order of time, and events
- * due at the same millisecond in the order they were scheduled, so a run depends on nothing but
- * its seed (no wall clock, no hash order).
+ * due at the same millisecond in the order they were scheduled, so a run depends on nothing but its
+ * seed (no wall clock, no hash order).
  *
  * <p>Thread-safety: none; a simulation runs on one thread.
  */
@@ -29,7 +29,9 @@ final class EventQueue {
     }
   }
 
-  /** Caps the events a run may process; beyond it {@link #runNext} throws {@link BudgetExceeded}. */
+  /**
+   * Caps the events a run may process; beyond it {@link #runNext} throws {@link BudgetExceeded}.
+   */
   void setLimit(long maxEvents) {
     this.maxEvents = maxEvents;
   }

@@ -12,6 +12,7 @@ import java.util.List;
  */
 public final class LeaderAppendOnlyChecker extends SafetyChecker {
   private final long[] lastIndex;
+
   /** The term in which each node is leader, or -1. */
   private final long[] leaderTerm;
 

@@ -7,17 +7,24 @@ import java.util.List;
 
 /**
  * Liveness after a heal (§5.2, §5.3): once every node is up and connected on a reliable network, a
- * leader must appear within {@link #leaderBoundMillis} and a command offered to it must be committed
- * and applied on every node within {@link #commitBoundMillis}. Bounds are generous multiples of the
- * election timeout: messages held back before the heal may still arrive and cause one more
- * election.
+ * leader must appear within {@link #leaderBoundMillis} and a command offered to it must be
+ * committed and applied on every node within {@link #commitBoundMillis}. Bounds are generous
+ * multiples of the election timeout: messages held back before the heal may still arrive and cause
+ * one more election.
  */
 public final class LivenessCheck {
   private LivenessCheck() {}
 
-  /** 10 × the maximum election timeout. */
+  /**
+   * The longest a message sent before the heal may still be in flight (long reordering). Until it
+   * lands, an old leader's held-back heartbeat can renew a follower's belief in it, and with
+   * CheckQuorum that follower ignores candidates: elections may legitimately stall that long.
+   */
+  public static final long MAX_IN_FLIGHT_MILLIS = SimNetwork.MAX_DELAY_MILLIS;
+
+  /** 10 × the maximum election timeout, after the last pre-heal message has landed. */
   public static long leaderBoundMillis(SimConfig config) {
-    return 10 * config.maxElectionMillis();
+    return MAX_IN_FLIGHT_MILLIS + 10 * config.maxElectionMillis();
   }
 
   /** 20 × the maximum election timeout, counted from when a leader exists. */
@@ -39,7 +46,13 @@ public final class LivenessCheck {
       out.add(
           new Violation(
               "Liveness (leader)",
-              "no leader " + leaderBound + " ms after the heal at " + healedAt + " ms (" + label + ")",
+              "no leader "
+                  + leaderBound
+                  + " ms after the heal at "
+                  + healedAt
+                  + " ms ("
+                  + label
+                  + ")",
               cluster.now()));
       return out;
     }

@@ -14,6 +14,7 @@ import java.util.List;
 final class LogHashes {
   private long[] terms = new long[64];
   private long[] hashes = new long[64];
+
   /** The last index; slot 0 is the empty prefix (term 0, hash 0). */
   private int last;
 

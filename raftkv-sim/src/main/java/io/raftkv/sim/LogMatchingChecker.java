@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Log Matching (§5.3, Figure 3): if two logs contain an entry with the same index and term, the logs
- * are identical in all entries up through that index. Every entry written anywhere registers its
- * (index, term) with the hash of the prefix it ends; a later write of the same (index, term) with a
- * different prefix hash is a violation. Cost: O(entries written), not O(log).
+ * Log Matching (§5.3, Figure 3): if two logs contain an entry with the same index and term, the
+ * logs are identical in all entries up through that index. Every entry written anywhere registers
+ * its (index, term) with the hash of the prefix it ends; a later write of the same (index, term)
+ * with a different prefix hash is a violation. Cost: O(entries written), not O(log).
  */
 public final class LogMatchingChecker extends SafetyChecker {
   private record Key(long index, long term) {}

@@ -8,12 +8,12 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * One random fault scenario, entirely determined by its seed: 3, 5 or 7 nodes, random core settings,
- * then a few to tens of simulated seconds of client commands and reads, crashes and restarts (of the
- * leader and of others, with and without a majority left), partitions (majority/minority, isolated
- * leader, non-transitive, one-way), unreliable and long-reordering periods, duplicates, leadership
- * transfers and forced campaigns. Some healed periods happen in the middle and one at the end; each
- * is checked for liveness. The safety checkers watch every event.
+ * One random fault scenario, entirely determined by its seed: 3, 5 or 7 nodes, random core
+ * settings, then a few to tens of simulated seconds of client commands and reads, crashes and
+ * restarts (of the leader and of others, with and without a majority left), partitions
+ * (majority/minority, isolated leader, non-transitive, one-way), unreliable and long-reordering
+ * periods, duplicates, leadership transfers and forced campaigns. Some healed periods happen in the
+ * middle and one at the end; each is checked for liveness. The safety checkers watch every event.
  *
  * <p>Thread-safety: an instance runs on one thread; different seeds may run in parallel.
  */
@@ -101,12 +101,13 @@ public final class RandomScenario {
             + t.preVote()
             + ", checkQuorum "
             + t.checkQuorum());
-    long chaosMillis = random.nextInt(10) < 7 ? 2_000 + random.nextInt(6_000) : 8_000 + random.nextInt(22_000);
+    long chaosMillis =
+        random.nextInt(10) < 7 ? 3_000 + random.nextInt(12_000) : 15_000 + random.nextInt(45_000);
     List<Violation> all = new ArrayList<>();
     try {
       while (cluster.now() < chaosMillis && checkers.violations().isEmpty() && liveness.isEmpty()) {
         step();
-        cluster.runFor(1 + random.nextInt(random.nextInt(8) == 0 ? 1_000 : 150));
+        cluster.runFor(1 + random.nextInt(random.nextInt(8) == 0 ? 1_000 : 100));
       }
       healAndCheck("end");
     } catch (EventQueue.BudgetExceeded e) {
@@ -116,9 +117,7 @@ public final class RandomScenario {
       StackTraceElement[] where = e.getStackTrace();
       all.add(
           new Violation(
-              "Exception",
-              e + (where.length > 0 ? " at " + where[0] : ""),
-              cluster.now()));
+              "Exception", e + (where.length > 0 ? " at " + where[0] : ""), cluster.now()));
     }
     all.addAll(checkers.violations());
     all.addAll(liveness);
@@ -129,7 +128,7 @@ public final class RandomScenario {
     int n = cluster.size();
     int roll = random.nextInt(100);
     if (roll < 25) {
-      int count = 1 + random.nextInt(5);
+      int count = 1 + random.nextInt(8);
       int target = pickTargetPreferringLeader();
       for (int k = 0; k < count; k++) {
         int size = random.nextInt(10) == 0 ? random.nextInt(3000) : random.nextInt(40);
@@ -143,8 +142,12 @@ public final class RandomScenario {
       act("propose " + count + " to n" + target);
     } else if (roll < 33) {
       int target = pickTargetPreferringLeader();
-      boolean ok = cluster.readIndex(target, ++reads);
-      act("readIndex " + reads + " on n" + target + (ok ? "" : " (refused)"));
+      int count = 1 + random.nextInt(3);
+      for (int k = 0; k < count; k++) {
+        boolean ok = cluster.readIndex(target, ++reads);
+        act("readIndex " + reads + " on n" + target + (ok ? "" : " (refused)"));
+        cluster.runFor(random.nextInt(3));
+      }
     } else if (roll < 39) {
       crash(random.nextInt(n));
     } else if (roll < 43) {
@@ -209,7 +212,7 @@ public final class RandomScenario {
 
   private int pickTargetPreferringLeader() {
     int leader = cluster.currentLeader();
-    return leader >= 0 && random.nextBoolean() ? leader : random.nextInt(cluster.size());
+    return leader >= 0 && random.nextInt(5) != 0 ? leader : random.nextInt(cluster.size());
   }
 
   private void crash(int i) {

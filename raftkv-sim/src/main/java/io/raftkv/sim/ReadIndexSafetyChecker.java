@@ -1,8 +1,8 @@
 package io.raftkv.sim;
 
 /**
- * ReadIndex safety (§8): a read must see every write that completed before it began, so the index
- * a read is served at must be at least the highest commit index any node had when the read was
+ * ReadIndex safety (§8): a read must see every write that completed before it began, so the index a
+ * read is served at must be at least the highest commit index any node had when the read was
  * requested.
  */
 public final class ReadIndexSafetyChecker extends SafetyChecker {

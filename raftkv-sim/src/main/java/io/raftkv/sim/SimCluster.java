@@ -217,7 +217,7 @@ public final class SimCluster {
    */
   public long propose(int i, ByteString command) {
     long[] index = {0};
-    nodes[i].handle(r -> index[0] = r.propose(command));
+    clientInput(i, r -> index[0] = r.propose(command));
     return index[0];
   }
 
@@ -230,13 +230,35 @@ public final class SimCluster {
   public boolean readIndex(int i, long context) {
     readsRequested.put(new ReadKey(i, context), maxCommit);
     boolean[] ok = {false};
-    nodes[i].handle(r -> ok[0] = r.readIndex(context));
+    clientInput(i, r -> ok[0] = r.readIndex(context));
     return ok[0];
   }
 
   /** Every read state node {@code i} produced, over all its instances, in order. */
   public List<ReadState> readStates(int i) {
     return List.copyOf(nodes[i].readStates());
+  }
+
+  /**
+   * A client's request reaches node {@code i}. Like the server's event loop, which drains its whole
+   * queue before taking a Ready, the node handles the Ready once all inputs of this simulated
+   * millisecond are in: requests that arrive together share one append per follower (and one
+   * fsync).
+   */
+  private void clientInput(int i, java.util.function.Consumer<Raft> input) {
+    SimNode node = nodes[i];
+    if (node.applyWithoutDrain(input) && !node.drainScheduled()) {
+      node.setDrainScheduled(true);
+      int generation = node.generation();
+      queue.at(
+          now(),
+          () -> {
+            if (node.generation() == generation) {
+              node.setDrainScheduled(false);
+              node.drain();
+            }
+          });
+    }
   }
 
   /** Makes node {@code i} campaign now; false if it is down. */
@@ -282,9 +304,7 @@ public final class SimCluster {
     network.setNodeConnected(i, true);
   }
 
-  /**
-   * Splits the cluster: nodes talk only within their group. A node in no group is isolated.
-   */
+  /** Splits the cluster: nodes talk only within their group. A node in no group is isolated. */
   public void partition(int[]... groups) {
     int[] group = new int[nodes.length];
     java.util.Arrays.fill(group, -1);

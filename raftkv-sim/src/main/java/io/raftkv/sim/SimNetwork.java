@@ -19,6 +19,13 @@ import java.util.random.RandomGenerator;
  */
 public final class SimNetwork {
 
+  /** Long reordering holds a message back by 200 ms plus up to this much more. */
+  static final long MAX_HOLD_BACK_EXTRA_MILLIS = 2_000;
+
+  /** The longest any message can take with the built-in profiles and long reordering. */
+  public static final long MAX_DELAY_MILLIS =
+      LinkProfile.UNRELIABLE.maxDelayMillis() + 200 + MAX_HOLD_BACK_EXTRA_MILLIS;
+
   /** Where delivered messages go. */
   interface Receiver {
     /**
@@ -35,6 +42,7 @@ public final class SimNetwork {
   private final LinkProfile[][] profiles;
   private final long[][] lastFifoDelivery;
   private boolean longReordering;
+  private boolean longReorderingRepliesOnly;
 
   private final long[] rpcsReceived;
   private long totalBytes;
@@ -114,6 +122,14 @@ public final class SimNetwork {
     longReordering = on;
   }
 
+  /**
+   * Whether long reordering holds back replies only, as the course's harness does (its RPC replies
+   * are delayed, its requests are not), instead of every message. Off by default.
+   */
+  public void setLongReorderingRepliesOnly(boolean repliesOnly) {
+    longReorderingRepliesOnly = repliesOnly;
+  }
+
   public boolean longReordering() {
     return longReordering;
   }
@@ -135,10 +151,12 @@ public final class SimNetwork {
     }
     int copies = p.duplicate() > 0 && random.nextDouble() < p.duplicate() ? 2 : 1;
     for (int c = 0; c < copies; c++) {
-      long delay = p.minDelayMillis() + random.nextLong(p.maxDelayMillis() - p.minDelayMillis() + 1);
-      boolean heldBack = longReordering && random.nextInt(3) < 2;
+      long delay =
+          p.minDelayMillis() + random.nextLong(p.maxDelayMillis() - p.minDelayMillis() + 1);
+      boolean heldBack =
+          longReordering && !(longReorderingRepliesOnly && isRequest(m)) && random.nextInt(3) < 2;
       if (heldBack) {
-        delay += 200 + random.nextLong(2001);
+        delay += 200 + random.nextLong(MAX_HOLD_BACK_EXTRA_MILLIS + 1);
       }
       long at = queue.now() + delay;
       if (p.fifo() && !heldBack) {

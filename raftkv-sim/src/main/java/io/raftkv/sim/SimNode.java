@@ -47,8 +47,12 @@ final class SimNode {
   private final ReadyProcessor processor;
 
   private Raft raft;
+
   /** Incremented at every crash, so that the old instance's ticks stop. */
   private int generation;
+
+  /** A drain is queued for client inputs of the current millisecond. */
+  private boolean drainScheduled;
 
   private List<Entry> applied = new ArrayList<>();
   private final List<ReadState> readStates = new ArrayList<>();
@@ -110,6 +114,7 @@ final class SimNode {
   /** Drops the instance; unsynced writes are lost. */
   void crash() {
     raft = null;
+    drainScheduled = false;
     generation++;
     storage.crash();
   }
@@ -126,6 +131,28 @@ final class SimNode {
     input.accept(raft);
     drain();
     return true;
+  }
+
+  /**
+   * Runs {@code input} against the live instance without handling its Ready yet (see {@link
+   * SimCluster}'s client inputs).
+   *
+   * @return false if the node is down
+   */
+  boolean applyWithoutDrain(Consumer<Raft> input) {
+    if (raft == null) {
+      return false;
+    }
+    input.accept(raft);
+    return true;
+  }
+
+  boolean drainScheduled() {
+    return drainScheduled;
+  }
+
+  void setDrainScheduled(boolean scheduled) {
+    drainScheduled = scheduled;
   }
 
   /** Drains Readys; the role is observed before each one so the trace orders it correctly. */

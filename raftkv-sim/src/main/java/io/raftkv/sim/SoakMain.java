@@ -9,13 +9,14 @@ import picocli.CommandLine.Option;
 
 /**
  * The soak runner ({@code build/dev/sim}): random simulated cluster scenarios with every event
- * checked for Raft's safety properties and every healed period for liveness. A violation prints
- * the command that replays its seed; the exit code is then 1.
+ * checked for Raft's safety properties and every healed period for liveness. A violation prints the
+ * command that replays its seed; the exit code is then 1.
  */
 @Command(
     name = "sim",
     mixinStandardHelpOptions = true,
-    description = "Runs random deterministic Raft cluster scenarios and checks safety and liveness.")
+    description =
+        "Runs random deterministic Raft cluster scenarios and checks safety and liveness.")
 public final class SoakMain implements Callable<Integer> {
 
   @Option(

@@ -88,6 +88,15 @@ public final class TraceRecorder implements ClusterObserver {
   public void readStateEmitted(
       long time, int node, long context, long index, long maxCommitAtRequest) {
     sink.accept(
-        time + " n" + node + " read " + context + " at " + index + " (>= " + maxCommitAtRequest + ")");
+        time
+            + " n"
+            + node
+            + " read "
+            + context
+            + " at "
+            + index
+            + " (>= "
+            + maxCommitAtRequest
+            + ")");
   }
 }

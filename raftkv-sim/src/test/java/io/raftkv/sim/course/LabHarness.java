@@ -29,9 +29,9 @@ import java.util.SplittableRandom;
  * <p>One deliberate difference: a new leader appends a no-op entry (§8), so commands do not start
  * at index 1; scenarios that check exact indexes check them relative to the leader's no-op.
  *
- * <p>Every applied entry is checked as the labs do (same command at an index on every server,
- * in order), and the simulator's safety checkers run after every event; {@link #close()} fails on
- * any violation and prints the seed.
+ * <p>Every applied entry is checked as the labs do (same command at an index on every server, in
+ * order), and the simulator's safety checkers run after every event; {@link #close()} fails on any
+ * violation and prints the seed.
  */
 final class LabHarness implements AutoCloseable {
   /** The labs' RaftElectionTimeout: the time a test allows for an election. */
@@ -43,6 +43,7 @@ final class LabHarness implements AutoCloseable {
   final SplittableRandom random;
   final int n;
   private final boolean[] connected;
+
   /** index -> command per server, kept across restarts as the labs' cfg.logs. */
   private final List<Map<Long, ByteString>> logs = new ArrayList<>();
 
@@ -59,8 +60,7 @@ final class LabHarness implements AutoCloseable {
       voters.add(i);
     }
     // Heartbeat every 100 ms (the labs allow at most 10/s), election timeout 300-600 ms.
-    RaftConfig raft =
-        RaftConfig.defaults(0, voters).withElectionTimeout(30, 60).withHeartbeat(10);
+    RaftConfig raft = RaftConfig.defaults(0, voters).withElectionTimeout(30, 60).withHeartbeat(10);
     this.cluster = new SimCluster(new SimConfig(servers, TICK_MS, raft), seed);
     this.connected = new boolean[servers];
     java.util.Arrays.fill(connected, true);
@@ -82,8 +82,16 @@ final class LabHarness implements AutoCloseable {
         ByteString other = logs.get(j).get(index);
         if (other != null && !other.equals(cmd)) {
           applyErrors.add(
-              "commit index=" + index + " server=" + node + " " + show(cmd) + " != server=" + j
-                  + " " + show(other));
+              "commit index="
+                  + index
+                  + " server="
+                  + node
+                  + " "
+                  + show(cmd)
+                  + " != server="
+                  + j
+                  + " "
+                  + show(other));
         }
       }
       if (index > 1 && !logs.get(node).containsKey(index - 1)) {
@@ -157,7 +165,9 @@ final class LabHarness implements AutoCloseable {
 
   // ---------------------------------------------------------------- the labs' checks
 
-  /** Start(command) on server i: the index, or 0 if it is not (or no longer) an accepting leader. */
+  /**
+   * Start(command) on server i: the index, or 0 if it is not (or no longer) an accepting leader.
+   */
   long startCommand(int i, ByteString command) {
     return cluster.propose(i, command);
   }
@@ -185,7 +195,9 @@ final class LabHarness implements AutoCloseable {
       long lastTerm = -1;
       for (Map.Entry<Long, List<Integer>> e : leaders.entrySet()) {
         if (e.getValue().size() > 1) {
-          fail("term %d has %d (>1) leaders: %s%s", e.getKey(), e.getValue().size(), e.getValue(), replay());
+          fail(
+              "term %d has %d (>1) leaders: %s%s",
+              e.getKey(), e.getValue().size(), e.getValue(), replay());
         }
         lastTerm = Math.max(lastTerm, e.getKey());
       }
@@ -232,7 +244,9 @@ final class LabHarness implements AutoCloseable {
       ByteString c = logs.get(i).get(index);
       if (c != null) {
         if (count > 0 && !c.equals(cmd)) {
-          fail("committed values do not match: index %d, %s, %s%s", index, show(cmd), show(c), replay());
+          fail(
+              "committed values do not match: index %d, %s, %s%s",
+              index, show(cmd), show(c), replay());
         }
         count++;
         cmd = c;
@@ -272,8 +286,8 @@ final class LabHarness implements AutoCloseable {
   }
 
   /**
-   * The labs' one(): offers the command to servers in turn until a leader accepts it, then waits
-   * up to 2 s for {@code expectedServers} to commit it; retries for up to 10 s in all if {@code
+   * The labs' one(): offers the command to servers in turn until a leader accepts it, then waits up
+   * to 2 s for {@code expectedServers} to commit it; retries for up to 10 s in all if {@code
    * retry}. Returns the index.
    */
   long one(ByteString command, int expectedServers, boolean retry) {

@@ -172,8 +172,8 @@ class RaftAgreementScenariosTest {
   }
 
   /**
-   * Rejoin (3): an isolated leader takes 3 uncommitted entries; the new leader commits others;
-   * when the old one returns its tail is overwritten and all agree.
+   * Rejoin (3): an isolated leader takes 3 uncommitted entries; the new leader commits others; when
+   * the old one returns its tail is overwritten and all agree.
    */
   @Test
   void rejoin() {
@@ -313,7 +313,9 @@ class RaftAgreementScenariosTest {
           if (c == null) {
             continue loop;
           }
-          assertThat(c).as("wrong value committed for index " + (starti + i)).isEqualTo(cmds.get(i - 1));
+          assertThat(c)
+              .as("wrong value committed for index " + (starti + i))
+              .isEqualTo(cmds.get(i - 1));
         }
         total2 = h.rpcTotal();
         for (int j = 0; j < 3; j++) {
