@@ -61,6 +61,9 @@ Try (in another terminal, from $(pwd)):
   build/dev/clt -s $kvs_list -o APPEND -k 10 -v 1
   build/dev/clt -p ${kvs[0]} -o DIRECT_GET -k 10                 # node 0's local copy
   build/dev/clt -p ${kvs[0]} -o PUT -k 11 -v 1                   # exit 2 unless node 0 leads
+  build/dev/clt status -s $kvs_list                    # every node's role, term, indexes
+  build/dev/clt chaos -p ${kvs[0]} --peer 1 --drop-out 0.5    # node 0 drops half its messages to 1
+  build/dev/clt chaos -s $kvs_list --reset                     # clear every fault
   kill -9 <a node's pid>; the others elect a new leader (pids: ${pids[*]})
 
 Ctrl-C stops the cluster.

@@ -46,7 +46,10 @@ public final class CltMain {
           "\n",
           "Usage: clt (-p PORT | -s HOST:PORT[,HOST:PORT...]) -o OP -k KEY [-v VALUE]",
           "           [--timeout-ms MS] [--connect-timeout-ms MS]",
-          "Runs one operation on a raftkv cluster.",
+          "       clt status (-p PORT | -s HOST:PORT,...) [--json] [--latency]",
+          "       clt chaos (-p PORT | -s HOST:PORT,...) [--reset] [--peer ID,... FAULTS]",
+          "Runs one operation on a raftkv cluster; 'clt status --help' and 'clt chaos --help'",
+          "describe the admin commands (node state table, network fault injection).",
           "  -p PORT          Talk to the server at 127.0.0.1:PORT only: no leader discovery, no",
           "                   retries; a follower answers NOT_LEADER (exit 2). Writes carry no",
           "                   session (client id 0).",
@@ -120,6 +123,10 @@ public final class CltMain {
 
   /** Runs clt with these arguments; returns its exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length > 0 && (args[0].equals("status") || args[0].equals("chaos"))) {
+      // Admin commands live in their own class: KV operations never load it.
+      return AdminCli.run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+    }
     CltMain clt = new CltMain(out, err);
     try {
       clt.parse(args);
@@ -225,7 +232,7 @@ public final class CltMain {
         "unknown operation '" + s + "' (want GET, PUT, DIRECT_GET, APPEND or DELETE)");
   }
 
-  private static long number(String option, String s, long min, long max) throws UsageException {
+  static long number(String option, String s, long min, long max) throws UsageException {
     try {
       long n = Long.parseLong(s.trim());
       if (n >= min && n <= max) {

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One raftkv node, assembled: RocksDB storage, the consensus core in its event loop, the gRPC peer
- * transport and the KV service.
+ * transport (with its chaos faults), and the KV and Admin services on the KV port.
  *
  * <p>Thread-safety: start and close from one thread.
  */
@@ -39,6 +39,8 @@ public final class KvServer implements AutoCloseable {
   private final RocksStore store;
   private final KvStateMachine stateMachine;
   private final PeerTransport transport;
+  private final Metrics metrics;
+  private final Chaos chaos;
   private final RaftNode<KvStateMachine.Applied> node;
   private final Server raftServer;
   private final Server kvsServer;
@@ -56,13 +58,17 @@ public final class KvServer implements AutoCloseable {
       Raft raft =
           new Raft(
               config.raftConfig(), new SplittableRandom(new SecureRandom().nextLong()), restored);
+      List<Integer> memberIds = List.copyOf(config.raftPeersById().keySet());
+      this.metrics = new Metrics(memberIds);
+      this.chaos = Chaos.unseeded(config.nodeId(), memberIds);
       this.transport =
-          new PeerTransport(config.nodeId(), config.raftPeersById(), config.peerQueueMessages());
+          new PeerTransport(
+              config.nodeId(), config.raftPeersById(), config.peerQueueMessages(), chaos, metrics);
       this.node =
           new RaftNode<>(
               raft,
               stateMachine.appliedIndex(),
-              logStorage,
+              metrics.timed(logStorage),
               transport,
               this::apply,
               config.tickMillis(),
@@ -72,13 +78,14 @@ public final class KvServer implements AutoCloseable {
               "raft",
               config.raftAddress().host(),
               config.raftAddress().port(),
-              new RaftTransportService(config.nodeId(), node::receive));
+              new RaftTransportService(config.nodeId(), node::receive, chaos, metrics));
       this.kvsServer =
           bind(
               "kvs",
               config.kvsHost(),
               config.kvsPort(),
-              new KvServiceImpl(node, stateMachine, config));
+              new KvServiceImpl(node, stateMachine, config, metrics),
+              new AdminServiceImpl(node, config, transport, chaos, metrics));
     } catch (RuntimeException e) {
       store.close();
       throw e;
@@ -104,13 +111,13 @@ public final class KvServer implements AutoCloseable {
     return s;
   }
 
-  private Server bind(String what, String host, int port, io.grpc.BindableService service) {
+  private Server bind(String what, String host, int port, io.grpc.BindableService... services) {
     try {
-      return NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-          .addService(service)
-          .maxInboundMessageSize(Integer.MAX_VALUE)
-          .build()
-          .start();
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+      for (io.grpc.BindableService service : services) {
+        builder.addService(service);
+      }
+      return builder.maxInboundMessageSize(Integer.MAX_VALUE).build().start();
     } catch (IOException e) {
       if (raftServer != null) {
         raftServer.shutdownNow();
@@ -136,7 +143,10 @@ public final class KvServer implements AutoCloseable {
 
   /** Applies committed entries; one result per entry, in order. */
   private List<KvStateMachine.Applied> apply(List<Entry> entries) {
+    long t0 = System.nanoTime();
     KvStateMachine.ApplyResult result = stateMachine.apply(entries);
+    metrics.record(Metrics.Stage.APPLY, System.nanoTime() - t0);
+    metrics.entriesApplied.add(entries.size());
     List<KvStateMachine.Applied> aligned = new ArrayList<>(entries.size());
     int r = 0;
     for (Entry e : entries) {

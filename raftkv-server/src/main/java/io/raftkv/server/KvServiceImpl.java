@@ -33,12 +33,17 @@ final class KvServiceImpl extends KvServiceGrpc.KvServiceImplBase {
   private final RaftNode<KvStateMachine.Applied> node;
   private final KvStateMachine stateMachine;
   private final ServerConfig config;
+  private final Metrics metrics;
 
   KvServiceImpl(
-      RaftNode<KvStateMachine.Applied> node, KvStateMachine stateMachine, ServerConfig config) {
+      RaftNode<KvStateMachine.Applied> node,
+      KvStateMachine stateMachine,
+      ServerConfig config,
+      Metrics metrics) {
     this.node = node;
     this.stateMachine = stateMachine;
     this.config = config;
+    this.metrics = metrics;
   }
 
   @Override
@@ -81,17 +86,21 @@ final class KvServiceImpl extends KvServiceGrpc.KvServiceImplBase {
     }
     asLeader(
         out,
-        () ->
-            node.readBarrier()
-                .orTimeout(config.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete(
-                    (ok, error) -> {
-                      if (error != null) {
-                        replyError(out, error, "read");
-                      } else {
-                        replyValue(out, req.getKey());
-                      }
-                    }));
+        () -> {
+          long t0 = System.nanoTime();
+          metrics.readBarriers.increment();
+          node.readBarrier()
+              .orTimeout(config.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
+              .whenComplete(
+                  (ok, error) -> {
+                    if (error != null) {
+                      replyError(out, error, "read");
+                    } else {
+                      metrics.record(Metrics.Stage.READ_INDEX, System.nanoTime() - t0);
+                      replyValue(out, req.getKey());
+                    }
+                  });
+        });
   }
 
   @Override
@@ -114,6 +123,8 @@ final class KvServiceImpl extends KvServiceGrpc.KvServiceImplBase {
                   .setLeaderTimeMillis(System.currentTimeMillis())
                   .build()
                   .toByteArray();
+          long t0 = System.nanoTime();
+          metrics.proposals.increment();
           node.propose(command)
               .orTimeout(config.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
               .whenComplete(
@@ -121,6 +132,7 @@ final class KvServiceImpl extends KvServiceGrpc.KvServiceImplBase {
                     if (error != null) {
                       replyError(out, error, "write");
                     } else {
+                      metrics.record(Metrics.Stage.WRITE, System.nanoTime() - t0);
                       reply(out, applied.status(), applied.result().getMessage(), null);
                     }
                   });

@@ -7,7 +7,9 @@ import io.grpc.stub.ClientResponseObserver;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.RaftTransportGrpc;
 import io.raftkv.proto.raft.StreamEnd;
+import java.util.ArrayDeque;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,6 +44,14 @@ final class PeerClient implements AutoCloseable {
   private boolean flushScheduled;
   private volatile boolean closed;
 
+  /** A message held back by a chaos delay until {@code dueNanos} (System.nanoTime()). */
+  private record Delayed(long dueNanos, RaftMessage message) {}
+
+  // Guarded by this: messages held back by a chaos delay, in sending order and due time.
+  private final ArrayDeque<Delayed> delayed = new ArrayDeque<>();
+  private long lastDueNanos;
+  private volatile int delayedCount;
+
   PeerClient(int peerId, String host, int port, int queueCapacity, ScheduledExecutorService ex) {
     this.peerId = peerId;
     this.target = host + ":" + port;
@@ -56,14 +66,56 @@ final class PeerClient implements AutoCloseable {
 
   /** Queues {@code m} for the peer; drops it if the queue is full. */
   void send(RaftMessage m) {
+    send(m, 0);
+  }
+
+  /**
+   * Queues {@code m} for the peer after {@code delayMillis} (chaos), on the shared executor without
+   * blocking anyone; messages keep their order, a delayed one holding back those sent after it.
+   */
+  void send(RaftMessage m, long delayMillis) {
     if (closed) {
       return;
     }
+    if (delayMillis <= 0 && delayedCount == 0) {
+      enqueue(m);
+      return;
+    }
+    synchronized (this) {
+      long now = System.nanoTime();
+      long due = now + TimeUnit.MILLISECONDS.toNanos(Math.max(0, delayMillis));
+      if (!delayed.isEmpty() && due - lastDueNanos < 0) {
+        due = lastDueNanos; // never overtake a message delayed longer
+      }
+      lastDueNanos = due;
+      delayed.add(new Delayed(due, m));
+      delayedCount = delayed.size();
+      if (delayedCount == 1) {
+        later(this::releaseDelayed, due - now, TimeUnit.NANOSECONDS);
+      }
+    }
+  }
+
+  private void enqueue(RaftMessage m) {
     if (!queue.offer(m)) {
       dropped.incrementAndGet();
       return;
     }
     scheduleFlush();
+  }
+
+  /** Moves the delayed messages that are due to the queue; runs on the executor. */
+  private void releaseDelayed() {
+    synchronized (this) {
+      long now = System.nanoTime();
+      while (!delayed.isEmpty() && delayed.peek().dueNanos() - now <= 0) {
+        enqueue(delayed.poll().message());
+      }
+      delayedCount = delayed.size();
+      if (!delayed.isEmpty() && !closed) {
+        later(this::releaseDelayed, delayed.peek().dueNanos() - now, TimeUnit.NANOSECONDS);
+      }
+    }
   }
 
   long dropped() {
@@ -77,7 +129,7 @@ final class PeerClient implements AutoCloseable {
   private synchronized void scheduleFlush() {
     if (!flushScheduled) {
       flushScheduled = true;
-      executor.execute(this::flush);
+      later(this::flush, 0, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -112,7 +164,7 @@ final class PeerClient implements AutoCloseable {
         new ClientResponseObserver<RaftMessage, StreamEnd>() {
           @Override
           public void beforeStart(ClientCallStreamObserver<RaftMessage> s) {
-            s.setOnReadyHandler(() -> executor.execute(() -> onReady(s)));
+            s.setOnReadyHandler(() -> later(() -> onReady(s), 0, TimeUnit.NANOSECONDS));
           }
 
           @Override
@@ -120,12 +172,12 @@ final class PeerClient implements AutoCloseable {
 
           @Override
           public void onError(Throwable t) {
-            executor.execute(() -> onBroken(t.getMessage()));
+            later(() -> onBroken(t.getMessage()), 0, TimeUnit.NANOSECONDS);
           }
 
           @Override
           public void onCompleted() {
-            executor.execute(() -> onBroken("closed by peer"));
+            later(() -> onBroken("closed by peer"), 0, TimeUnit.NANOSECONDS);
           }
         });
   }
@@ -152,7 +204,22 @@ final class PeerClient implements AutoCloseable {
     connecting = false;
     long delay = backoffMs;
     backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
-    executor.schedule(this::flush, delay, TimeUnit.MILLISECONDS);
+    later(this::flush, delay, TimeUnit.MILLISECONDS);
+  }
+
+  /** Runs {@code task} on the executor after {@code delay}; nothing once the transport closed. */
+  private void later(Runnable task, long delay, TimeUnit unit) {
+    try {
+      if (delay <= 0) {
+        executor.execute(task);
+      } else {
+        executor.schedule(task, delay, unit);
+      }
+    } catch (RejectedExecutionException e) {
+      if (!closed && !executor.isShutdown()) {
+        throw e;
+      }
+    }
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.raft.ReadyProcessor;
 import java.util.List;
@@ -10,7 +11,9 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Sends the core's messages to peers over gRPC: one {@link PeerClient} (channel, stream, bounded
- * queue) per peer, all driven by one small executor, so that the node's loop only enqueues.
+ * queue) per peer, all driven by one small executor, so that the node's loop only enqueues. Chaos
+ * faults apply here on the way out: a dropped message is never sent (its sender times out), a
+ * delayed one is held back on the executor, in order.
  *
  * <p>Thread-safety: {@link #send} may be called from any thread.
  */
@@ -18,11 +21,23 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
   private final ScheduledExecutorService executor;
   private final Map<Integer, PeerClient> peers = new TreeMap<>();
 
+  private final Chaos chaos;
+  private final Metrics metrics;
+
   /**
    * @param addresses every member's raft address by id (this node's own is skipped)
    * @param queueCapacity messages queued per peer before new ones are dropped
+   * @param chaos the faults to inject on the way out
+   * @param metrics where replication round trips are timed
    */
-  PeerTransport(int selfId, Map<Integer, PeerAddress> addresses, int queueCapacity) {
+  PeerTransport(
+      int selfId,
+      Map<Integer, PeerAddress> addresses,
+      int queueCapacity,
+      Chaos chaos,
+      Metrics metrics) {
+    this.chaos = chaos;
+    this.metrics = metrics;
     this.executor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -41,10 +56,17 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
   @Override
   public void send(List<RaftMessage> messages) {
     for (RaftMessage m : messages) {
-      PeerClient peer = peers.get(m.getTo());
-      if (peer != null) {
-        peer.send(m);
+      int to = m.getTo();
+      PeerClient peer = peers.get(to);
+      if (peer == null || chaos.dropOutbound(to)) {
+        continue; // a chaos drop is silent: the sender's Raft times out waiting for a reply
       }
+      if (m.hasAppendRequest() && m.getAppendRequest().getEntriesCount() > 0) {
+        List<Entry> entries = m.getAppendRequest().getEntriesList();
+        metrics.replicationSent(
+            to, m.getTerm(), entries.get(entries.size() - 1).getIndex(), System.nanoTime());
+      }
+      peer.send(m, chaos.delayMillis(to));
     }
   }
 
@@ -53,6 +75,18 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
     Map<Integer, Long> out = new TreeMap<>();
     peers.forEach((id, p) -> out.put(id, p.dropped()));
     return out;
+  }
+
+  /** Messages handed to peer {@code id}'s stream (0 for an unknown id). */
+  long sentCount(int id) {
+    PeerClient p = peers.get(id);
+    return p == null ? 0 : p.sent();
+  }
+
+  /** Messages to peer {@code id} dropped because its queue was full (0 for an unknown id). */
+  long droppedCount(int id) {
+    PeerClient p = peers.get(id);
+    return p == null ? 0 : p.dropped();
   }
 
   @Override

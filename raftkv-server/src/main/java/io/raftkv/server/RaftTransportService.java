@@ -9,16 +9,21 @@ import java.util.function.Consumer;
 /**
  * The inbound half of the peer transport: every message arriving on a peer's stream goes to the
  * node's queue; nothing is answered on the stream itself (replies are messages of their own).
+ * Chaos's inbound faults discard messages here, silently.
  *
  * <p>Thread-safety: called by gRPC threads; the consumer must be thread-safe.
  */
 final class RaftTransportService extends RaftTransportGrpc.RaftTransportImplBase {
   private final int selfId;
   private final Consumer<RaftMessage> node;
+  private final Chaos chaos;
+  private final Metrics metrics;
 
-  RaftTransportService(int selfId, Consumer<RaftMessage> node) {
+  RaftTransportService(int selfId, Consumer<RaftMessage> node, Chaos chaos, Metrics metrics) {
     this.selfId = selfId;
     this.node = node;
+    this.chaos = chaos;
+    this.metrics = metrics;
   }
 
   @Override
@@ -26,9 +31,14 @@ final class RaftTransportService extends RaftTransportGrpc.RaftTransportImplBase
     return new StreamObserver<>() {
       @Override
       public void onNext(RaftMessage m) {
-        if (m.getTo() == selfId) {
-          node.accept(m);
+        if (m.getTo() != selfId || chaos.dropInbound(m.getFrom())) {
+          return; // a chaos drop is silent: the sender times out waiting for a reply
         }
+        if (m.hasAppendResponse() && m.getAppendResponse().getSuccess()) {
+          metrics.replicationAcked(
+              m.getFrom(), m.getTerm(), m.getAppendResponse().getMatchIndex(), System.nanoTime());
+        }
+        node.accept(m);
       }
 
       @Override

@@ -111,7 +111,7 @@ public final class SvrMain implements Callable<Integer> {
 
   @Option(
       names = "--startup-grace-ms",
-      defaultValue = "1000",
+      defaultValue = "2000",
       description =
           "After start, a node that knows no leader waits this long before its first election,"
               + " so a --leader node can win first (default: ${DEFAULT-VALUE}).")

@@ -1,0 +1,430 @@
+package io.raftkv.bench;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** bench: a closed-loop load generator for raftkv and, side by side, etcd. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Closed-loop load generator for raftkv, and for etcd (through jetcd) with the same workload.",
+      "Both systems run with durability on (fsync) and linearizable reads."
+    },
+    subcommands = {BenchMain.Run.class, BenchMain.Compare.class})
+public final class BenchMain implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(System.err);
+    return 2;
+  }
+
+  /** The workload and cluster flags shared by run and compare. */
+  static final class Common {
+    @Option(
+        names = "--nodes",
+        defaultValue = "3",
+        description =
+            "Cluster size when bench starts the cluster (1 to 11; default ${DEFAULT-VALUE}).")
+    int nodes;
+
+    @Option(
+        names = "--clients",
+        defaultValue = "64",
+        description = "Concurrent closed-loop clients (default ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(
+        names = "--connections",
+        defaultValue = "8",
+        description =
+            "Connections per server, shared round-robin by the clients (default ${DEFAULT-VALUE}).")
+    int connections;
+
+    @Option(
+        names = "--duration",
+        defaultValue = "10s",
+        converter = Durations.class,
+        description = "Measured time (default ${DEFAULT-VALUE}).")
+    Duration duration;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "2s",
+        converter = Durations.class,
+        description = "Warm-up before measuring, discarded (default ${DEFAULT-VALUE}).")
+    Duration warmup;
+
+    @Option(
+        names = "--read-share",
+        defaultValue = "0.5",
+        description = "Fraction of GETs (default ${DEFAULT-VALUE}).")
+    double readShare;
+
+    @Option(
+        names = "--append-share",
+        defaultValue = "0",
+        description = "Fraction of APPENDs; the rest are PUTs (default ${DEFAULT-VALUE}).")
+    double appendShare;
+
+    @Option(
+        names = "--keys",
+        defaultValue = "10000",
+        description = "Key space, uniform (default ${DEFAULT-VALUE}).")
+    int keys;
+
+    @Option(
+        names = "--key-size",
+        defaultValue = "16",
+        description = "Bytes per key (default ${DEFAULT-VALUE}).")
+    int keySize;
+
+    @Option(
+        names = "--value-size",
+        defaultValue = "128",
+        description = "Bytes per value or appended suffix (default ${DEFAULT-VALUE}).")
+    int valueSize;
+
+    @Option(
+        names = "--seed",
+        defaultValue = "1",
+        description = "Seed of the clients' choices (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(
+        names = "--svr",
+        paramLabel = "PATH",
+        description = "raftkv's node launcher (default: <raftkv root>/build/dev/svr).")
+    Path svr;
+
+    @Option(
+        names = "--etcd",
+        paramLabel = "PATH",
+        description = "The etcd binary (default: etcd on PATH).")
+    Path etcd;
+
+    @Option(
+        names = "--keep-data",
+        description = "Keep the started clusters' data directories and logs.")
+    boolean keepData;
+
+    @Option(
+        names = "--out",
+        paramLabel = "FILE",
+        description = "Write the results: JSON, or CSV if FILE ends in .csv.")
+    Path out;
+
+    @Option(
+        names = "--markdown",
+        paramLabel = "FILE",
+        description = "Also write the summary (markdown tables) to FILE.")
+    Path markdown;
+
+    @Option(
+        names = "--chart",
+        paramLabel = "FILE.png",
+        description = "Write a PNG chart of the latency percentiles.")
+    Path chart;
+
+    @Option(
+        names = {"-q", "--quiet"},
+        description = "No progress lines on stderr.")
+    boolean quiet;
+
+    Workload workload() {
+      return new Workload(
+          clients,
+          connections,
+          duration,
+          warmup,
+          readShare,
+          appendShare,
+          keys,
+          keySize,
+          valueSize,
+          seed);
+    }
+
+    Path svrPath() {
+      if (svr != null) {
+        return svr;
+      }
+      return Path.of(System.getProperty("raftkv.root", "."))
+          .toAbsolutePath()
+          .normalize()
+          .resolve("build/dev/svr");
+    }
+
+    void checkNodes() {
+      if (nodes < 1 || nodes > 11) {
+        throw new IllegalArgumentException("--nodes must be between 1 and 11");
+      }
+    }
+
+    PrintStream progress() {
+      return quiet ? null : System.err;
+    }
+  }
+
+  static Target open(String system, Common c, List<String> endpoints) {
+    if (system.equals("raftkv")) {
+      return endpoints != null
+          ? RaftkvTarget.existing(endpoints, c.connections)
+          : RaftkvTarget.start(c.svrPath(), c.nodes, c.connections, c.keepData);
+    }
+    if (endpoints != null) {
+      return EtcdTarget.existing(endpoints, c.connections);
+    }
+    return EtcdTarget.start(EtcdTarget.findEtcd(c.etcd), c.nodes, c.connections, c.keepData);
+  }
+
+  /** Starts (or connects to) the target, runs the workload once, stops what it started. */
+  static Measurement runOnce(String system, Common c, List<String> endpoints, Workload w)
+      throws Exception {
+    PrintStream progress = c.progress();
+    if (progress != null) {
+      progress.printf("[%s] starting...%n", system);
+    }
+    try (Target t = open(system, c, endpoints)) {
+      if (progress != null) {
+        progress.printf("[%s] %s%n", system, t.describe());
+      }
+      return new Runner(t, w, progress).run();
+    }
+  }
+
+  static String header(Workload w) {
+    return String.format(
+        Locale.ROOT,
+        "bench %s, %d cores, %s, load average %s%nworkload: %s%n",
+        Instant.now(),
+        Runtime.getRuntime().availableProcessors(),
+        "java " + System.getProperty("java.version"),
+        loadAverage(),
+        w.describe());
+  }
+
+  static String loadAverage() {
+    try {
+      String s = java.nio.file.Files.readString(Path.of("/proc/loadavg")).strip();
+      String[] parts = s.split(" ");
+      return parts[0] + " " + parts[1] + " " + parts[2];
+    } catch (Exception e) {
+      return "?";
+    }
+  }
+
+  private static void printErrors(Measurement m) {
+    if (!m.sampleErrors.isEmpty()) {
+      System.out.println("\n" + m.target + ": " + m.totalErrors() + " errors, for example:");
+      m.sampleErrors.forEach(e -> System.out.println("  " + e));
+    }
+  }
+
+  /** bench run. */
+  @Command(
+      name = "run",
+      mixinStandardHelpOptions = true,
+      description = "Run the workload against one system and print its figures.")
+  static final class Run implements Callable<Integer> {
+    @Mixin Common common;
+
+    @Option(
+        names = "--target",
+        defaultValue = "raftkv",
+        description = "raftkv or etcd (default ${DEFAULT-VALUE}).")
+    String target;
+
+    @Option(
+        names = "--endpoints",
+        split = ",",
+        paramLabel = "HOST:PORT",
+        description = "An existing cluster's client addresses (default: bench starts one).")
+    List<String> endpoints;
+
+    @Override
+    public Integer call() throws Exception {
+      if (!target.equals("raftkv") && !target.equals("etcd")) {
+        throw new IllegalArgumentException("--target must be raftkv or etcd");
+      }
+      common.checkNodes();
+      if (target.equals("etcd") && endpoints == null) {
+        EtcdTarget.findEtcd(common.etcd); // fail before printing anything
+      }
+      Workload w = common.workload();
+      String head = header(w);
+      System.out.print(head);
+      Measurement m = runOnce(target, common, endpoints, w);
+      System.out.println();
+      System.out.print(Report.markdown(List.of(m)));
+      if (common.markdown != null) {
+        String md = head + "\n" + Report.markdown(List.of(m));
+        Report.write(common.markdown, md, md);
+      }
+      printErrors(m);
+      if (common.out != null) {
+        Report.write(
+            common.out,
+            Report.json(w, List.of(m), null, "  \"header\": " + Report.quote(head) + ",\n"),
+            Report.csv(List.of(m), "run"));
+      }
+      if (common.chart != null) {
+        Report.chart(common.chart, target + ": " + w.brief(), List.of(m));
+      }
+      return 0;
+    }
+  }
+
+  /** bench compare. */
+  @Command(
+      name = "compare",
+      mixinStandardHelpOptions = true,
+      description =
+          "Run the workload against raftkv and etcd in alternating rounds (raftkv first in odd"
+              + " rounds, etcd first in even ones), then print both and the raftkv/etcd ratios.")
+  static final class Compare implements Callable<Integer> {
+    @Mixin Common common;
+
+    @Option(
+        names = "--rounds",
+        defaultValue = "2",
+        description = "Rounds; each runs both systems once (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(
+        names = "--endpoints",
+        split = ",",
+        paramLabel = "HOST:PORT",
+        description = "An existing raftkv cluster (default: bench starts one per round).")
+    List<String> endpoints;
+
+    @Option(
+        names = "--etcd-endpoints",
+        split = ",",
+        paramLabel = "HOST:PORT",
+        description = "An existing etcd cluster (default: bench starts one per round).")
+    List<String> etcdEndpoints;
+
+    @Override
+    public Integer call() throws Exception {
+      if (rounds < 1) {
+        throw new IllegalArgumentException("--rounds must be at least 1");
+      }
+      common.checkNodes();
+      if (etcdEndpoints == null) {
+        EtcdTarget.findEtcd(common.etcd); // fail before running anything
+      }
+      Workload w = common.workload();
+      String head = header(w);
+      System.out.print(head);
+      Measurement raftkv = null;
+      Measurement etcd = null;
+      List<Measurement> all = new ArrayList<>();
+      StringBuilder perRound = new StringBuilder();
+      for (int r = 1; r <= rounds; r++) {
+        List<String> order = r % 2 == 1 ? List.of("raftkv", "etcd") : List.of("etcd", "raftkv");
+        for (String system : order) {
+          Measurement m =
+              runOnce(system, common, system.equals("raftkv") ? endpoints : etcdEndpoints, w);
+          all.add(m);
+          Measurement.Stats s = m.stats("ALL");
+          String line =
+              String.format(
+                  Locale.ROOT,
+                  "round %d %-6s %8.0f ops/s  p50 %.2f ms  p99 %.2f ms  errors %d, load average %s%n",
+                  r,
+                  system,
+                  s.opsPerSec(),
+                  s.p50Ms(),
+                  s.p99Ms(),
+                  s.errors(),
+                  loadAverage());
+          perRound.append(line);
+          if (common.progress() != null) {
+            common.progress().print(line);
+          }
+          if (system.equals("raftkv")) {
+            raftkv = merge(raftkv, m);
+          } else {
+            etcd = merge(etcd, m);
+          }
+        }
+      }
+      StringBuilder report = new StringBuilder(head).append('\n');
+      report.append(perRound).append('\n');
+      report.append(
+          String.format(
+              "All %d rounds merged (histograms added, throughput over the summed windows):%n%n",
+              rounds));
+      report.append(Report.markdown(List.of(raftkv, etcd))).append('\n');
+      report.append(
+          "Ratios raftkv/etcd (ops/s: above 1 = raftkv faster; latencies: below 1 = raftkv"
+              + " lower):\n\n");
+      report.append(Report.ratios(raftkv, etcd));
+      System.out.print(report.substring(head.length()));
+      if (common.markdown != null) {
+        Report.write(common.markdown, report.toString(), report.toString());
+      }
+      printErrors(raftkv);
+      printErrors(etcd);
+      if (common.out != null) {
+        Report.write(
+            common.out,
+            Report.json(
+                w, List.of(raftkv, etcd), all, "  \"header\": " + Report.quote(head) + ",\n"),
+            Report.csv(List.of(raftkv, etcd), "merged")
+                + Report.csv(all, "round")
+                    .lines()
+                    .skip(1)
+                    .map(l -> l + "\n")
+                    .reduce("", String::concat));
+      }
+      if (common.chart != null) {
+        Report.chart(
+            common.chart,
+            "raftkv vs etcd (" + rounds + " rounds): " + w.brief(),
+            List.of(raftkv, etcd));
+      }
+      return 0;
+    }
+
+    private static Measurement merge(Measurement acc, Measurement m) {
+      if (acc == null) {
+        acc = new Measurement(m.target, m.nodes);
+      }
+      acc.merge(m);
+      return acc;
+    }
+  }
+
+  static int execute(String... args) {
+    CommandLine cmd = new CommandLine(new BenchMain());
+    cmd.setExecutionExceptionHandler(
+        (ex, line, parsed) -> {
+          if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
+            System.err.println("bench: " + ex.getMessage());
+            return 1;
+          }
+          throw ex;
+        });
+    return cmd.execute(args);
+  }
+
+  public static void main(String[] args) {
+    int rc = execute(args);
+    System.exit(rc);
+  }
+}

@@ -1,0 +1,321 @@
+package io.raftkv.bench;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * etcd through jetcd, driven with the same workload: {@code connections} jetcd clients (each one
+ * gRPC connection, multiplexed), shared round-robin by the simulated clients.
+ *
+ * <ul>
+ *   <li>GET: a Range request with serializable=false, i.e. linearizable (etcd's ReadIndex); set
+ *       explicitly rather than relying on jetcd's default (which is also false).
+ *   <li>PUT: a Put (etcd fsyncs its WAL before acknowledging: default durability).
+ *   <li>APPEND: etcd has no append; it is a linearizable GET then a Txn that writes the longer
+ *       value if the key's mod revision is unchanged (or it still does not exist), retried on
+ *       conflict. Two round trips where raftkv needs one.
+ * </ul>
+ */
+final class EtcdTarget implements Target {
+  static final GetOption LINEARIZABLE = GetOption.builder().withSerializable(false).build();
+  private static final long OP_TIMEOUT_SECONDS = 10;
+
+  private final List<String> endpoints;
+  private final int nodes;
+  private final String description;
+  private final List<Process> processes;
+  private final Path dataDir;
+  private final boolean keepData;
+  private final Client[] clients;
+
+  private EtcdTarget(
+      List<String> endpoints,
+      int connections,
+      int nodes,
+      String description,
+      List<Process> processes,
+      Path dataDir,
+      boolean keepData) {
+    this.endpoints = endpoints;
+    this.nodes = nodes;
+    this.description = description;
+    this.processes = processes;
+    this.dataDir = dataDir;
+    this.keepData = keepData;
+    this.clients = new Client[connections];
+  }
+
+  /** An existing etcd at these "host:port" client addresses. */
+  static EtcdTarget existing(List<String> endpoints, int connections) {
+    List<String> urls = endpoints.stream().map(e -> e.contains("://") ? e : "http://" + e).toList();
+    EtcdTarget t =
+        new EtcdTarget(
+            urls, connections, -1, "etcd at " + String.join(",", urls), List.of(), null, true);
+    t.awaitWritable(Duration.ofSeconds(30));
+    return t;
+  }
+
+  /** The etcd binary: the one given, or `etcd` on PATH; a clear error when there is none. */
+  static Path findEtcd(Path given) {
+    if (given != null) {
+      if (!Files.isExecutable(given)) {
+        throw new IllegalStateException(given + " is not an executable etcd");
+      }
+      return given;
+    }
+    Path p = Processes.onPath("etcd");
+    if (p == null) {
+      throw new IllegalStateException(
+          "etcd not found on PATH: install it (Debian: apt-get install etcd-server),"
+              + " or pass --etcd /path/to/etcd, or point bench at a running etcd"
+              + " (run --endpoints, compare --etcd-endpoints)");
+    }
+    return p;
+  }
+
+  /**
+   * Starts a {@code nodes}-member etcd cluster on free loopback ports with fresh data directories
+   * and etcd's default durability (WAL fsync on), and waits until a write goes through.
+   */
+  static EtcdTarget start(Path etcd, int nodes, int connections, boolean keepData) {
+    Path dir;
+    try {
+      dir = Files.createTempDirectory("etcd-bench-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int[] ports = Processes.freePorts(2 * nodes);
+    List<String> clientUrls = new ArrayList<>();
+    List<String> peerUrls = new ArrayList<>();
+    StringBuilder initial = new StringBuilder();
+    for (int i = 0; i < nodes; i++) {
+      clientUrls.add("http://127.0.0.1:" + ports[i]);
+      peerUrls.add("http://127.0.0.1:" + ports[nodes + i]);
+      initial.append(i == 0 ? "" : ",").append("m").append(i).append('=').append(peerUrls.get(i));
+    }
+    List<Process> procs = new ArrayList<>();
+    EtcdTarget t =
+        new EtcdTarget(
+            clientUrls,
+            connections,
+            nodes,
+            "etcd "
+                + version(etcd)
+                + ", "
+                + nodes
+                + " members started by bench ("
+                + etcd
+                + ", defaults: WAL fsync on), data in "
+                + dir,
+            procs,
+            dir,
+            keepData);
+    try {
+      for (int i = 0; i < nodes; i++) {
+        List<String> cmd =
+            List.of(
+                etcd.toString(),
+                "--name",
+                "m" + i,
+                "--data-dir",
+                dir.resolve("m" + i).toString(),
+                "--listen-client-urls",
+                clientUrls.get(i),
+                "--advertise-client-urls",
+                clientUrls.get(i),
+                "--listen-peer-urls",
+                peerUrls.get(i),
+                "--initial-advertise-peer-urls",
+                peerUrls.get(i),
+                "--initial-cluster",
+                initial.toString(),
+                "--initial-cluster-token",
+                "bench-" + dir.getFileName(),
+                "--initial-cluster-state",
+                "new",
+                "--logger",
+                "zap",
+                "--log-level",
+                "warn");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        // An ETCD_* variable in our environment would override the flags above.
+        pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_"));
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(dir.resolve("m" + i + ".log").toFile());
+        procs.add(pb.start());
+      }
+      for (int i = 0; i < nodes; i++) {
+        Processes.awaitListening(
+            "etcd member " + i,
+            procs.get(i),
+            ports[i],
+            Duration.ofSeconds(60),
+            dir.resolve("m" + i + ".log"));
+      }
+      t.awaitWritable(Duration.ofSeconds(60));
+      return t;
+    } catch (IOException e) {
+      t.close();
+      throw new UncheckedIOException("cannot start " + etcd, e);
+    } catch (RuntimeException e) {
+      t.close();
+      throw e;
+    }
+  }
+
+  static String version(Path etcd) {
+    try {
+      Process p =
+          new ProcessBuilder(etcd.toString(), "--version").redirectErrorStream(true).start();
+      String out =
+          new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      p.waitFor(10, TimeUnit.SECONDS);
+      for (String line : out.split("\n")) {
+        if (line.startsWith("etcd Version:")) {
+          return line.substring("etcd Version:".length()).strip();
+        }
+      }
+    } catch (IOException e) {
+      return "?";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return "?";
+  }
+
+  private synchronized Client client(int index) {
+    int slot = index % clients.length;
+    if (clients[slot] == null) {
+      clients[slot] =
+          Client.builder()
+              .endpoints(endpoints.toArray(String[]::new))
+              .connectTimeout(Duration.ofSeconds(5))
+              .build();
+    }
+    return clients[slot];
+  }
+
+  private void awaitWritable(Duration limit) {
+    long deadline = System.nanoTime() + limit.toNanos();
+    Exception last = null;
+    KV kv = client(0).getKVClient();
+    while (System.nanoTime() < deadline) {
+      try {
+        kv.put(bytes("__bench_probe__".getBytes()), bytes("1".getBytes())).get(5, TimeUnit.SECONDS);
+        return;
+      } catch (Exception e) {
+        last = e;
+        Processes.sleep(100);
+      }
+    }
+    throw new IllegalStateException(
+        "etcd at "
+            + endpoints
+            + ": no write succeeded within "
+            + limit.toSeconds()
+            + " s: "
+            + last
+            + (dataDir != null ? Processes.tail(dataDir.resolve("m0.log")) : ""));
+  }
+
+  private static ByteSequence bytes(byte[] b) {
+    return ByteSequence.from(b);
+  }
+
+  @Override
+  public String name() {
+    return "etcd";
+  }
+
+  @Override
+  public String describe() {
+    return description;
+  }
+
+  @Override
+  public int nodes() {
+    return nodes;
+  }
+
+  @Override
+  public Session session(int index) {
+    KV kv = client(index).getKVClient();
+    return new Session() {
+      @Override
+      public void get(byte[] key) throws Exception {
+        kv.get(bytes(key), LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public void put(byte[] key, byte[] value) throws Exception {
+        kv.put(bytes(key), bytes(value)).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public void append(byte[] key, byte[] value) throws Exception {
+        ByteSequence k = bytes(key);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(OP_TIMEOUT_SECONDS);
+        while (true) {
+          GetResponse g = kv.get(k, LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+          Cmp cmp;
+          ByteSequence next;
+          if (g.getKvs().isEmpty()) {
+            cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0));
+            next = bytes(value);
+          } else {
+            KeyValue cur = g.getKvs().get(0);
+            cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(cur.getModRevision()));
+            next = cur.getValue().concat(bytes(value));
+          }
+          TxnResponse r =
+              kv.txn()
+                  .If(cmp)
+                  .Then(Op.put(k, next, PutOption.DEFAULT))
+                  .commit()
+                  .get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+          if (r.isSucceeded()) {
+            return;
+          }
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("APPEND: too many conflicts on " + k);
+          }
+        }
+      }
+
+      @Override
+      public void close() {
+        // The jetcd clients are shared: closed with the target.
+      }
+    };
+  }
+
+  @Override
+  public void close() {
+    for (Client c : clients) {
+      if (c != null) {
+        c.close();
+      }
+    }
+    Processes.stopAll(processes);
+    if (!keepData) {
+      Processes.deleteTree(dataDir);
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package io.raftkv.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.okhttp.OkHttpChannelBuilder;
+import io.raftkv.client.KvClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * raftkv through {@link KvClient}: one KvClient per simulated client (a KvClient has one write
+ * outstanding at a time), their gRPC channels drawn round-robin from a pool of {@code connections}
+ * channels per server. GET is KvClient's linearizable read (ReadIndex through the leader).
+ */
+final class RaftkvTarget implements Target {
+  private final List<String> endpoints;
+  private final int connections;
+  private final int nodes;
+  private final String description;
+  private final List<Process> processes;
+  private final Path dataDir;
+  private final boolean keepData;
+  private final ConcurrentHashMap<String, ManagedChannel[]> channels = new ConcurrentHashMap<>();
+
+  private RaftkvTarget(
+      List<String> endpoints,
+      int connections,
+      int nodes,
+      String description,
+      List<Process> processes,
+      Path dataDir,
+      boolean keepData) {
+    this.endpoints = endpoints;
+    this.connections = connections;
+    this.nodes = nodes;
+    this.description = description;
+    this.processes = processes;
+    this.dataDir = dataDir;
+    this.keepData = keepData;
+  }
+
+  /** An existing cluster at these "host:port" KV addresses. */
+  static RaftkvTarget existing(List<String> endpoints, int connections) {
+    RaftkvTarget t =
+        new RaftkvTarget(
+            List.copyOf(endpoints),
+            connections,
+            -1,
+            "raftkv at " + String.join(",", endpoints),
+            List.of(),
+            null,
+            true);
+    t.awaitLeader(Duration.ofSeconds(30));
+    return t;
+  }
+
+  /**
+   * Starts {@code nodes} svr processes on free loopback ports with fresh data directories and the
+   * server's default settings (fsync on), and waits until a write goes through.
+   */
+  static RaftkvTarget start(Path svr, int nodes, int connections, boolean keepData) {
+    if (!Files.isExecutable(svr)) {
+      throw new IllegalStateException(
+          svr + " not found or not executable: build raftkv first (mvn package), or pass --svr");
+    }
+    Path dir;
+    try {
+      dir = Files.createTempDirectory("raftkv-bench-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int[] ports = Processes.freePorts(2 * nodes);
+    int[] raft = Arrays.copyOfRange(ports, 0, nodes);
+    int[] kvs = Arrays.copyOfRange(ports, nodes, 2 * nodes);
+    String raftList =
+        Arrays.stream(raft).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    List<String> endpoints = Arrays.stream(kvs).mapToObj(p -> "127.0.0.1:" + p).toList();
+    List<Process> procs = new ArrayList<>();
+    RaftkvTarget t =
+        new RaftkvTarget(
+            endpoints,
+            connections,
+            nodes,
+            "raftkv, "
+                + nodes
+                + " nodes started by bench (build/dev/svr, defaults: fsync on), data in "
+                + dir,
+            procs,
+            dir,
+            keepData);
+    try {
+      for (int i = 0; i < nodes; i++) {
+        List<String> cmd =
+            List.of(
+                svr.toString(),
+                "-r",
+                raftList,
+                "-i",
+                Integer.toString(i),
+                "-p",
+                Integer.toString(kvs[i]),
+                "--kvs-peers",
+                String.join(",", endpoints),
+                "--data-dir",
+                dir.resolve("node-" + i).toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(dir.resolve("node-" + i + ".log").toFile());
+        procs.add(pb.start());
+      }
+      for (int i = 0; i < nodes; i++) {
+        Processes.awaitListening(
+            "raftkv node " + i,
+            procs.get(i),
+            kvs[i],
+            Duration.ofSeconds(60),
+            dir.resolve("node-" + i + ".log"));
+      }
+      t.awaitLeader(Duration.ofSeconds(60));
+      return t;
+    } catch (IOException e) {
+      t.close();
+      throw new UncheckedIOException("cannot start " + svr, e);
+    } catch (RuntimeException e) {
+      t.close();
+      throw e;
+    }
+  }
+
+  /** Waits until a PUT succeeds (a leader is elected and the log is writable). */
+  private void awaitLeader(Duration limit) {
+    long deadline = System.nanoTime() + limit.toNanos();
+    Exception last = null;
+    try (KvClient c = KvClient.builder(endpoints).timeout(Duration.ofSeconds(5)).build()) {
+      while (System.nanoTime() < deadline) {
+        try {
+          c.put(
+              "__bench_probe__".getBytes(StandardCharsets.US_ASCII),
+              "1".getBytes(StandardCharsets.US_ASCII));
+          return;
+        } catch (Exception e) {
+          last = e;
+          Processes.sleep(100);
+        }
+      }
+    }
+    throw new IllegalStateException(
+        "raftkv at "
+            + endpoints
+            + ": no write succeeded within "
+            + limit.toSeconds()
+            + " s: "
+            + last
+            + (dataDir != null ? Processes.tail(dataDir.resolve("node-0.log")) : ""));
+  }
+
+  private ManagedChannel channel(String address, int index) {
+    ManagedChannel[] pool = channels.computeIfAbsent(address, a -> new ManagedChannel[connections]);
+    synchronized (pool) {
+      int slot = index % connections;
+      if (pool[slot] == null) {
+        pool[slot] = OkHttpChannelBuilder.forTarget(address).usePlaintext().build();
+      }
+      return pool[slot];
+    }
+  }
+
+  @Override
+  public String name() {
+    return "raftkv";
+  }
+
+  @Override
+  public String describe() {
+    return description;
+  }
+
+  @Override
+  public int nodes() {
+    return nodes;
+  }
+
+  @Override
+  public Session session(int index) {
+    KvClient client =
+        KvClient.builder(endpoints).channelFactory(address -> channel(address, index)).build();
+    return new Session() {
+      @Override
+      public void get(byte[] key) throws Exception {
+        client.get(key);
+      }
+
+      @Override
+      public void put(byte[] key, byte[] value) throws Exception {
+        client.put(key, value);
+      }
+
+      @Override
+      public void append(byte[] key, byte[] value) throws Exception {
+        client.append(key, value);
+      }
+
+      @Override
+      public void close() {
+        // The channels are shared: closed with the target.
+      }
+    };
+  }
+
+  @Override
+  public void close() {
+    for (ManagedChannel[] pool : channels.values()) {
+      for (ManagedChannel ch : pool) {
+        if (ch != null) {
+          ch.shutdownNow();
+        }
+      }
+    }
+    for (ManagedChannel[] pool : channels.values()) {
+      for (ManagedChannel ch : pool) {
+        if (ch != null) {
+          try {
+            ch.awaitTermination(2, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+    }
+    Processes.stopAll(processes);
+    if (!keepData) {
+      Processes.deleteTree(dataDir);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+package io.raftkv.server;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.raftkv.proto.admin.AdminGrpc;
+import io.raftkv.proto.admin.ChaosRequest;
+import io.raftkv.proto.admin.ChaosResponse;
+import io.raftkv.proto.admin.Counters;
+import io.raftkv.proto.admin.PeerFault;
+import io.raftkv.proto.admin.PeerStatus;
+import io.raftkv.proto.admin.Role;
+import io.raftkv.proto.admin.StatusRequest;
+import io.raftkv.proto.admin.StatusResponse;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftStatus;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Admin service (admin.proto), served on the KV port: Status from the node's published snapshot
+ * (the loop's last turn) plus counters and latency percentiles; Chaos sets the transport's faults.
+ *
+ * <p>Thread-safety: called on gRPC threads; reads only volatile snapshots and thread-safe counters.
+ */
+final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
+  private static final Logger log = LoggerFactory.getLogger(AdminServiceImpl.class);
+
+  private final RaftNode<?> node;
+  private final ServerConfig config;
+  private final PeerTransport transport;
+  private final Chaos chaos;
+  private final Metrics metrics;
+  private final long startNanos = System.nanoTime();
+
+  AdminServiceImpl(
+      RaftNode<?> node,
+      ServerConfig config,
+      PeerTransport transport,
+      Chaos chaos,
+      Metrics metrics) {
+    this.node = node;
+    this.config = config;
+    this.transport = transport;
+    this.chaos = chaos;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void status(StatusRequest req, StreamObserver<StatusResponse> out) {
+    out.onNext(status(req.getResetLatencies()));
+    out.onCompleted();
+  }
+
+  StatusResponse status(boolean resetLatencies) {
+    RaftStatus s = node.status();
+    StatusResponse.Builder b =
+        StatusResponse.newBuilder()
+            .setId(s.id())
+            .setRole(role(s.role()))
+            .setTerm(s.term())
+            .setVotedFor(s.votedFor() == RaftConfig.NONE ? -1 : s.votedFor())
+            .setLeaderId(s.leaderId() == RaftConfig.NONE ? -1 : s.leaderId())
+            .setLeaderAddress(config.kvsAddressOf(s.leaderId()))
+            .setCommitIndex(s.commitIndex())
+            .setAppliedIndex(s.appliedIndex())
+            // No log compaction: the log always starts at index 1.
+            .setFirstIndex(s.lastIndex() > 0 ? 1 : 0)
+            .setLastIndex(s.lastIndex())
+            .setLastTerm(s.lastTerm())
+            .setStableIndex(s.stableIndex())
+            .setPendingReads(s.pendingReads())
+            .setKvAddress(config.kvsHost() + ":" + config.kvsPort())
+            .setRaftAddress(config.raftAddress().toString())
+            .setUptimeMillis(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+    long sent = 0;
+    long received = 0;
+    long dropped = 0;
+    for (Map.Entry<Integer, PeerAddress> e : config.raftPeersById().entrySet()) {
+      int id = e.getKey();
+      if (id == config.nodeId()) {
+        continue;
+      }
+      PeerStatus.Builder p =
+          PeerStatus.newBuilder()
+              .setId(id)
+              .setRaftAddress(e.getValue().toString())
+              .setMessagesSent(transport.sentCount(id))
+              .setMessagesDroppedQueue(transport.droppedCount(id))
+              .setFault(fault(id, chaos.fault(id)));
+      RaftStatus.PeerProgress pr = s.peers().get(id);
+      if (pr != null) {
+        p.setMatchIndex(pr.matchIndex())
+            .setNextIndex(pr.nextIndex())
+            .setReplicating(pr.replicating())
+            .setInflight(pr.inflight());
+      }
+      Chaos.PeerCounters c = chaos.counters(id);
+      if (c != null) {
+        p.setMessagesReceived(c.received.sum())
+            .setMessagesDroppedChaosIn(c.droppedIn.sum())
+            .setMessagesDroppedChaosOut(c.droppedOut.sum());
+      }
+      b.addPeers(p);
+      sent += p.getMessagesSent();
+      received += p.getMessagesReceived();
+      dropped +=
+          p.getMessagesDroppedQueue()
+              + p.getMessagesDroppedChaosOut()
+              + p.getMessagesDroppedChaosIn();
+    }
+    b.setCounters(
+        Counters.newBuilder()
+            .setProposals(metrics.proposals.sum())
+            .setReadBarriers(metrics.readBarriers.sum())
+            .setLogSyncs(metrics.logSyncs.sum())
+            .setEntriesPersisted(metrics.entriesPersisted.sum())
+            .setEntriesApplied(metrics.entriesApplied.sum())
+            .setMessagesSent(sent)
+            .setMessagesReceived(received)
+            .setMessagesDropped(dropped));
+    b.addAllLatencies(metrics.latencies(resetLatencies));
+    return b.build();
+  }
+
+  @Override
+  public void chaos(ChaosRequest req, StreamObserver<ChaosResponse> out) {
+    Map<Integer, Chaos.Fault> changes = new LinkedHashMap<>();
+    Map<Integer, Chaos.Fault> now;
+    try {
+      for (PeerFault f : req.getFaultsList()) {
+        if (changes.put(
+                f.getPeerId(),
+                new Chaos.Fault(
+                    f.getDropOut(),
+                    f.getDropIn(),
+                    Integer.toUnsignedLong(f.getDelayMs()),
+                    f.getCut()))
+            != null) {
+          throw new IllegalArgumentException("peer " + f.getPeerId() + " is given twice");
+        }
+      }
+      now = chaos.apply(req.getReset(), changes);
+    } catch (IllegalArgumentException e) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    if (req.getReset() || !changes.isEmpty()) {
+      log.info("node {}: chaos faults now {}", config.nodeId(), now.isEmpty() ? "none" : now);
+    }
+    ChaosResponse.Builder b = ChaosResponse.newBuilder();
+    now.forEach((id, f) -> b.addFaults(fault(id, f)));
+    out.onNext(b.build());
+    out.onCompleted();
+  }
+
+  private static PeerFault fault(int id, Chaos.Fault f) {
+    return PeerFault.newBuilder()
+        .setPeerId(id)
+        .setDropOut(f.dropOut())
+        .setDropIn(f.dropIn())
+        .setDelayMs((int) Math.min(f.delayMillis(), 0xFFFFFFFFL))
+        .setCut(f.cut())
+        .build();
+  }
+
+  private static Role role(io.raftkv.raft.Role r) {
+    return switch (r) {
+      case FOLLOWER -> Role.FOLLOWER;
+      case PRE_CANDIDATE -> Role.PRE_CANDIDATE;
+      case CANDIDATE -> Role.CANDIDATE;
+      case LEADER -> Role.LEADER;
+    };
+  }
+}
