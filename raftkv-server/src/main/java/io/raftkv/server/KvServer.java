@@ -117,6 +117,11 @@ public final class KvServer implements AutoCloseable {
       for (io.grpc.BindableService service : services) {
         builder.addService(service);
       }
+      if (what.equals("raft")) {
+        // Peer messages are only enqueued for the node's loop: run the handler on the network
+        // thread instead of handing each message to another executor first.
+        builder.directExecutor();
+      }
       return builder.maxInboundMessageSize(Integer.MAX_VALUE).build().start();
     } catch (IOException e) {
       if (raftServer != null) {
