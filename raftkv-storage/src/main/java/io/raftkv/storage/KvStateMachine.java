@@ -18,23 +18,21 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
-import org.rocksdb.RocksDBException;
-import org.rocksdb.RocksIterator;
-import org.rocksdb.WriteBatch;
 
 /**
- * The replicated key-value state machine, kept in a {@link RocksStore}: user keys and values in
- * column family {@value RocksStore#CF_KV}, and in {@value RocksStore#CF_KV_META} the last applied
- * entry ({@link AppliedState}, key {@code "applied"}) and one {@link ClientSession} per client (key
- * {@code 's'} + client id, 8 bytes big-endian).
+ * The replicated key-value state machine, kept in a {@link KvEngine}: in the server a {@link
+ * RocksStore} (user keys and values in column family {@value RocksStore#CF_KV}, metadata in {@value
+ * RocksStore#CF_KV_META}), in the simulator a {@link MemoryKvEngine}; the logic here is the same
+ * over both. The metadata are the last applied entry ({@link AppliedState}, key {@code "applied"})
+ * and one {@link ClientSession} per client (key {@code 's'} + client id, 8 bytes big-endian).
  *
  * <h2>Atomicity</h2>
  *
  * Each {@link #apply} writes the KV changes of all its entries, the new last-applied index and
- * every session change in one {@link WriteBatch}. The batch is not fsync'd (the Raft log is durable
- * and is replayed from {@link #appliedIndex()} + 1 after a crash), but it is atomic: after a
- * restart either all of it or none of it is there, so no operation is lost or applied twice (APPEND
- * is not idempotent).
+ * every session change in one {@link KvEngine.Batch} (a RocksDB write batch). The batch is not
+ * fsync'd (the Raft log is durable and is replayed from {@link #appliedIndex()} + 1 after a crash),
+ * but it is atomic: after a restart either all of it or none of it is there, so no operation is
+ * lost or applied twice (APPEND is not idempotent).
  *
  * <h2>Operations</h2>
  *
@@ -157,7 +155,7 @@ public final class KvStateMachine {
     }
   }
 
-  private final RocksStore store;
+  private final KvEngine engine;
   private final Options options;
   private final long ttlMillis;
 
@@ -186,7 +184,18 @@ public final class KvStateMachine {
    * @throws StorageException the database cannot be read
    */
   public KvStateMachine(RocksStore store, Options options) {
-    this.store = Objects.requireNonNull(store, "store");
+    this(KvEngine.rocks(Objects.requireNonNull(store, "store")), options);
+  }
+
+  /**
+   * Opens the state machine in {@code engine}, reading its applied index and sessions (none in a
+   * new {@link MemoryKvEngine}).
+   *
+   * @throws CorruptStorageException the applied state or a session record is unreadable
+   * @throws StorageException the engine cannot be read
+   */
+  public KvStateMachine(KvEngine engine, Options options) {
+    this.engine = Objects.requireNonNull(engine, "engine");
     this.options = Objects.requireNonNull(options, "options");
     this.ttlMillis = options.sessionTtl().toMillis();
     load();
@@ -197,48 +206,36 @@ public final class KvStateMachine {
     byLastSeen.clear();
     AppliedState applied;
     try {
-      byte[] raw = store.db().get(store.kvMetaColumn(), APPLIED_KEY);
+      byte[] raw = engine.getMeta(APPLIED_KEY);
       applied = raw == null ? AppliedState.getDefaultInstance() : AppliedState.parseFrom(raw);
-    } catch (RocksDBException e) {
-      throw new StorageException(
-          "cannot read the applied index in " + store.directory() + ": " + e, e);
     } catch (InvalidProtocolBufferException e) {
       throw corrupt("the applied index record is unreadable (" + e.getMessage() + ")", e);
     }
-    try (RocksIterator it = store.db().newIterator(store.kvMetaColumn())) {
-      for (it.seek(new byte[] {SESSION_PREFIX});
-          it.isValid() && it.key()[0] == SESSION_PREFIX;
-          it.next()) {
-        byte[] k = it.key();
-        if (k.length != 9) {
-          throw corrupt("a session key has " + k.length + " bytes", null);
-        }
-        long clientId = ByteBuffer.wrap(k, 1, 8).getLong();
-        ClientSession s;
-        try {
-          s = ClientSession.parseFrom(it.value());
-        } catch (InvalidProtocolBufferException e) {
-          throw corrupt(
-              "the session of client " + Long.toUnsignedString(clientId) + " is unreadable", e);
-        }
-        Long other = byLastSeen.put(s.getLastSeenIndex(), clientId);
-        if (other != null || s.getLastSeenIndex() > applied.getIndex()) {
-          throw corrupt(
-              "the session of client "
-                  + Long.toUnsignedString(clientId)
-                  + " has an impossible last-seen index "
-                  + s.getLastSeenIndex(),
-              null);
-        }
-        sessions.put(clientId, s);
-      }
-      try {
-        it.status();
-      } catch (RocksDBException e) {
-        throw new StorageException(
-            "cannot read the sessions in " + store.directory() + ": " + e, e);
-      }
-    }
+    engine.scanMeta(
+        SESSION_PREFIX,
+        (k, value) -> {
+          if (k.length != 9) {
+            throw corrupt("a session key has " + k.length + " bytes", null);
+          }
+          long clientId = ByteBuffer.wrap(k, 1, 8).getLong();
+          ClientSession s;
+          try {
+            s = ClientSession.parseFrom(value);
+          } catch (InvalidProtocolBufferException e) {
+            throw corrupt(
+                "the session of client " + Long.toUnsignedString(clientId) + " is unreadable", e);
+          }
+          Long other = byLastSeen.put(s.getLastSeenIndex(), clientId);
+          if (other != null || s.getLastSeenIndex() > applied.getIndex()) {
+            throw corrupt(
+                "the session of client "
+                    + Long.toUnsignedString(clientId)
+                    + " has an impossible last-seen index "
+                    + s.getLastSeenIndex(),
+                null);
+          }
+          sessions.put(clientId, s);
+        });
     clockMillis = applied.getClockMillis();
     appliedTerm = applied.getTerm();
     appliedIndex = applied.getIndex();
@@ -283,11 +280,7 @@ public final class KvStateMachine {
    * @throws StorageException the database cannot be read
    */
   public Optional<byte[]> get(byte[] key) {
-    try {
-      return Optional.ofNullable(store.db().get(store.kvColumn(), key));
-    } catch (RocksDBException e) {
-      throw new StorageException("cannot read from " + store.directory() + ": " + e, e);
-    }
+    return Optional.ofNullable(engine.get(key));
   }
 
   /**
@@ -326,7 +319,7 @@ public final class KvStateMachine {
 
     Batch b = new Batch();
     List<Applied> results = new ArrayList<>(committed.size() - first);
-    try (WriteBatch batch = new WriteBatch()) {
+    try (KvEngine.Batch batch = engine.newBatch()) {
       b.batch = batch;
       long term = appliedTerm;
       for (int i = first; i < committed.size(); i++) {
@@ -341,26 +334,22 @@ public final class KvStateMachine {
               .setTerm(term)
               .setClockMillis(clockMillis)
               .build();
-      batch.put(store.kvMetaColumn(), APPLIED_KEY, state.toByteArray());
-      store.db().write(store.writeOptions(false), batch);
+      batch.putMeta(APPLIED_KEY, state.toByteArray());
+      batch.commit();
       appliedTerm = term;
       appliedIndex = lastIndex;
       sessionCount = sessions.size();
-    } catch (RocksDBException | RuntimeException e) {
+    } catch (RuntimeException e) {
       // The in-memory sessions and clock may be ahead of the database: go back to what it holds.
       load();
-      if (e instanceof RocksDBException) {
-        throw new StorageException(
-            "cannot apply entries to the state machine in " + store.directory() + ": " + e, e);
-      }
-      throw (RuntimeException) e;
+      throw e;
     }
     return new ApplyResult(appliedIndex, results, b.expired, b.evicted);
   }
 
   /** The state of one {@link #apply}: its write batch and the KV values it changed so far. */
   private static final class Batch {
-    WriteBatch batch;
+    KvEngine.Batch batch;
 
     /** Keys written in this batch: their new value, or empty when deleted. */
     final Map<ByteBuffer, Optional<byte[]>> written = new HashMap<>();
@@ -369,7 +358,7 @@ public final class KvStateMachine {
     int evicted;
   }
 
-  private Applied applyOne(Batch b, Entry e) throws RocksDBException {
+  private Applied applyOne(Batch b, Entry e) {
     if (e.getType() == EntryType.ENTRY_NOOP) {
       return new Applied(e.getIndex(), e.getTerm(), 0, 0, OK, false);
     }
@@ -465,7 +454,7 @@ public final class KvStateMachine {
   }
 
   /** Carries out the command's operation on the KV data (in the batch). */
-  private WriteResult execute(Batch b, KvCommand cmd) throws RocksDBException {
+  private WriteResult execute(Batch b, KvCommand cmd) {
     switch (cmd.getOpCase()) {
       case PUT -> {
         ByteString key = cmd.getPut().getKey();
@@ -500,7 +489,7 @@ public final class KvStateMachine {
           return failure(Status.NO_KEY, "no such key");
         }
         b.written.put(ByteBuffer.wrap(k), Optional.empty());
-        b.batch.delete(store.kvColumn(), k);
+        b.batch.delete(k);
         return OK;
       }
       default -> {
@@ -509,21 +498,21 @@ public final class KvStateMachine {
     }
   }
 
-  private Optional<byte[]> read(Batch b, byte[] key) throws RocksDBException {
+  private Optional<byte[]> read(Batch b, byte[] key) {
     Optional<byte[]> pending = b.written.get(ByteBuffer.wrap(key));
     if (pending != null) {
       return pending;
     }
-    return Optional.ofNullable(store.db().get(store.kvColumn(), key));
+    return Optional.ofNullable(engine.get(key));
   }
 
-  private void write(Batch b, byte[] key, byte[] value) throws RocksDBException {
+  private void write(Batch b, byte[] key, byte[] value) {
     b.written.put(ByteBuffer.wrap(key), Optional.of(value));
-    b.batch.put(store.kvColumn(), key, value);
+    b.batch.put(key, value);
   }
 
   /** Removes the sessions whose last command is more than the TTL before the clock. */
-  private void expireSessions(Batch b) throws RocksDBException {
+  private void expireSessions(Batch b) {
     while (!byLastSeen.isEmpty()) {
       long clientId = byLastSeen.firstEntry().getValue();
       ClientSession oldest = sessions.get(clientId);
@@ -538,7 +527,7 @@ public final class KvStateMachine {
   }
 
   /** Evicts the least recently seen sessions while there are too many. */
-  private void evictSessions(Batch b) throws RocksDBException {
+  private void evictSessions(Batch b) {
     while (sessions.size() > options.maxSessions()) {
       long clientId = byLastSeen.firstEntry().getValue();
       removeSession(b, clientId, sessions.get(clientId));
@@ -546,20 +535,19 @@ public final class KvStateMachine {
     }
   }
 
-  private void putSession(Batch b, long clientId, ClientSession old, ClientSession updated)
-      throws RocksDBException {
+  private void putSession(Batch b, long clientId, ClientSession old, ClientSession updated) {
     if (old != null) {
       byLastSeen.remove(old.getLastSeenIndex());
     }
     sessions.put(clientId, updated);
     byLastSeen.put(updated.getLastSeenIndex(), clientId);
-    b.batch.put(store.kvMetaColumn(), sessionKey(clientId), updated.toByteArray());
+    b.batch.putMeta(sessionKey(clientId), updated.toByteArray());
   }
 
-  private void removeSession(Batch b, long clientId, ClientSession s) throws RocksDBException {
+  private void removeSession(Batch b, long clientId, ClientSession s) {
     sessions.remove(clientId);
     byLastSeen.remove(s.getLastSeenIndex());
-    b.batch.delete(store.kvMetaColumn(), sessionKey(clientId));
+    b.batch.deleteMeta(sessionKey(clientId));
   }
 
   static byte[] sessionKey(long clientId) {
@@ -571,7 +559,6 @@ public final class KvStateMachine {
   }
 
   private CorruptStorageException corrupt(String what, Throwable cause) {
-    return new CorruptStorageException(
-        "data directory " + store.directory() + " is corrupt: " + what, cause);
+    return new CorruptStorageException(engine.describe() + " is corrupt: " + what, cause);
   }
 }
