@@ -11,6 +11,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.raftkv.testkit.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -101,7 +102,7 @@ final class EtcdTarget implements Target {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    int[] ports = Processes.freePorts(2 * nodes);
+    int[] ports = FreePorts.pick(2 * nodes);
     List<String> clientUrls = new ArrayList<>();
     List<String> peerUrls = new ArrayList<>();
     StringBuilder initial = new StringBuilder();

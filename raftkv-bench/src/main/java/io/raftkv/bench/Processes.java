@@ -2,14 +2,11 @@ package io.raftkv.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -18,30 +15,6 @@ import java.util.stream.Stream;
 /** Helpers for the clusters bench starts: free ports, waiting, stopping, cleaning up. */
 final class Processes {
   private Processes() {}
-
-  /** n distinct loopback ports that were free a moment ago (all held open together, then freed). */
-  static int[] freePorts(int n) {
-    int[] ports = new int[n];
-    List<ServerSocket> held = new ArrayList<>();
-    try {
-      for (int i = 0; i < n; i++) {
-        ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        held.add(s);
-        ports[i] = s.getLocalPort();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot find free ports", e);
-    } finally {
-      for (ServerSocket s : held) {
-        try {
-          s.close();
-        } catch (IOException ignored) {
-          // nothing to do
-        }
-      }
-    }
-    return ports;
-  }
 
   /**
    * Waits until 127.0.0.1:port accepts connections, failing if the process dies or time runs out.

@@ -3,6 +3,7 @@ package io.raftkv.bench;
 import io.grpc.ManagedChannel;
 import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.raftkv.client.KvClient;
+import io.raftkv.testkit.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -78,7 +79,7 @@ final class RaftkvTarget implements Target {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    int[] ports = Processes.freePorts(2 * nodes);
+    int[] ports = FreePorts.pick(2 * nodes);
     int[] raft = Arrays.copyOfRange(ports, 0, nodes);
     int[] kvs = Arrays.copyOfRange(ports, nodes, 2 * nodes);
     String raftList =

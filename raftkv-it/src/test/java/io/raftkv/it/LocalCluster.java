@@ -1,8 +1,8 @@
 package io.raftkv.it;
 
+import io.raftkv.testkit.FreePorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,26 +44,11 @@ final class LocalCluster implements AutoCloseable {
     this.size = size;
     this.dir = dir;
     this.extraArgs = List.of(extraArgs);
-    this.raftPorts = freePorts(size);
-    this.kvsPorts = freePorts(size);
+    // One call for all ports: two calls could hand out the same port twice.
+    int[] ports = FreePorts.pick(2 * size);
+    this.raftPorts = Arrays.copyOfRange(ports, 0, size);
+    this.kvsPorts = Arrays.copyOfRange(ports, size, 2 * size);
     this.servers = new Process[size];
-  }
-
-  private static int[] freePorts(int n) throws IOException {
-    int[] ports = new int[n];
-    List<ServerSocket> held = new ArrayList<>();
-    try {
-      for (int i = 0; i < n; i++) {
-        ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
-        held.add(s);
-        ports[i] = s.getLocalPort();
-      }
-    } finally {
-      for (ServerSocket s : held) {
-        s.close();
-      }
-    }
-    return ports;
   }
 
   String raftList() {

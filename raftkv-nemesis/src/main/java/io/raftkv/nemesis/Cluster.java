@@ -9,11 +9,10 @@ import io.raftkv.proto.admin.PeerFault;
 import io.raftkv.proto.admin.Role;
 import io.raftkv.proto.admin.StatusRequest;
 import io.raftkv.proto.admin.StatusResponse;
+import io.raftkv.testkit.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +54,7 @@ final class Cluster implements AutoCloseable {
     this.svr = svr;
     this.dir = dir;
     this.size = size;
-    int[] ports = freePorts(2 * size);
+    int[] ports = FreePorts.pick(2 * size);
     this.raftPorts = Arrays.copyOfRange(ports, 0, size);
     this.kvsPorts = Arrays.copyOfRange(ports, size, 2 * size);
     this.processes = new Process[size];
@@ -317,30 +316,6 @@ final class Cluster implements AutoCloseable {
     } catch (IOException e) {
       System.err.println("nemesis: could not delete " + dir + ": " + e);
     }
-  }
-
-  /** n distinct loopback ports that were free a moment ago (all held open together, then freed). */
-  static int[] freePorts(int n) {
-    int[] ports = new int[n];
-    List<ServerSocket> held = new ArrayList<>();
-    try {
-      for (int i = 0; i < n; i++) {
-        ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        held.add(s);
-        ports[i] = s.getLocalPort();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot find free ports", e);
-    } finally {
-      for (ServerSocket s : held) {
-        try {
-          s.close();
-        } catch (IOException ignored) {
-          // nothing to do
-        }
-      }
-    }
-    return ports;
   }
 
   /** The last lines of a log, for error messages. */
