@@ -272,7 +272,10 @@ public final class Raft {
             messages,
             log.nextCommittedEntries(config.maxApplyBytes()),
             reads,
-            termOrVoteChanged || !entries.isEmpty());
+            termOrVoteChanged || !entries.isEmpty(),
+            // Leader: its term and vote are durable (it persisted them before asking for votes) and
+            // advanceCommit() counts its own copy only once advance() says it is stable.
+            role == Role.LEADER && !termOrVoteChanged);
     return handedOut;
   }
 

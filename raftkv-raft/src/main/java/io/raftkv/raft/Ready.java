@@ -15,7 +15,9 @@ import java.util.List;
  *       may truncate a conflicting suffix, §5.3);
  *   <li>only then send {@link #messages()}: a vote, an append acknowledgement and the leader's own
  *       count toward a commit all depend on that fsync (Figure 2, "Persistent state ... updated on
- *       stable storage before responding to RPCs");
+ *       stable storage before responding to RPCs"). The one exception is {@link
+ *       #sendBeforePersist()}: a leader's messages may go out first, so that its fsync and its
+ *       followers' run in parallel (thesis §10.2.1);
  *   <li>apply {@link #committedEntries()} in order, and serve {@link #readStates()} once applied;
  *   <li>call {@link Raft#advance(Ready)}.
  * </ol>
@@ -24,6 +26,13 @@ import java.util.List;
  *     Role#LEADER} every pending proposal and ReadIndex request of the old term is abandoned by the
  *     core: the driver must fail them (their outcome is unknown for proposals).
  * @param hardState the new term, vote and commit index to persist, or null if unchanged
+ * @param sendBeforePersist the messages depend on nothing this Ready persists, so they may be sent
+ *     before (or while) it is persisted. Set only for a leader whose term and vote are already
+ *     durable: its AppendEntries carry entries that need not be on its own disk yet, because the
+ *     core counts the leader's own copy toward a commit only after {@link Raft#advance(Ready)}
+ *     (thesis §10.2.1: "the leader can write to its disk in parallel with replicating to the
+ *     followers"). A follower's or candidate's Ready never has it: its acknowledgements and votes
+ *     promise durability.
  */
 public record Ready(
     SoftState softState,
@@ -32,7 +41,8 @@ public record Ready(
     List<RaftMessage> messages,
     List<Entry> committedEntries,
     List<ReadState> readStates,
-    boolean mustSync) {
+    boolean mustSync,
+    boolean sendBeforePersist) {
 
   public Ready {
     entries = List.copyOf(entries);

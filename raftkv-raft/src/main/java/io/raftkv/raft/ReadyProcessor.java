@@ -7,8 +7,9 @@ import java.util.List;
 
 /**
  * The one place that carries out a {@link Ready} in the order its contract requires: persist, then
- * send, then apply, then advance. Every driver (the simulator, the server) goes through here, so no
- * message can leave before the state it depends on is durable.
+ * send (a leader's messages first, when {@link Ready#sendBeforePersist()} allows), then apply, then
+ * advance. Every driver (the simulator, the server) goes through here, so no message can leave
+ * before the state it depends on is durable.
  *
  * <p>Thread-safety: call from the thread that owns the {@link Raft}.
  */
@@ -59,10 +60,15 @@ public final class ReadyProcessor {
       return false;
     }
     Ready ready = raft.ready();
+    boolean sendFirst = ready.sendBeforePersist() && !ready.messages().isEmpty();
+    if (sendFirst) {
+      // A leader's appends: the followers' fsyncs overlap with the leader's own (§10.2.1).
+      sender.send(ready.messages());
+    }
     if (ready.hardState() != null || !ready.entries().isEmpty()) {
       storage.persist(ready.hardState(), ready.entries(), ready.mustSync());
     }
-    if (!ready.messages().isEmpty()) {
+    if (!sendFirst && !ready.messages().isEmpty()) {
       sender.send(ready.messages());
     }
     if (ready.softState() != null

@@ -40,7 +40,7 @@ class ReadyContractTest {
     Raft r = new Raft(paperConfig(1, ids(3)), new SplittableRandom(1), PersistentState.empty());
     r.campaign();
     r.ready();
-    Ready other = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), false);
+    Ready other = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), false, false);
     assertThatThrownBy(() -> r.advance(other)).isInstanceOf(IllegalStateException.class);
   }
 
@@ -106,6 +106,80 @@ class ReadyContractTest {
     assertThat(commitOnly.hardState().getCommit()).isEqualTo(2);
     assertThat(commitOnly.mustSync()).isFalse();
     net.raft(2).advance(commitOnly);
+  }
+
+  /**
+   * Thesis §10.2.1: only a leader's Ready may send before persisting; a candidate's votes and a
+   * follower's acknowledgements promise durability and must wait for the fsync.
+   */
+  @Test
+  void onlyALeaderMaySendBeforePersisting() {
+    TestNetwork net = TestNetwork.create(3, 1);
+    net.raft(1).campaign();
+    Ready candidateRd = net.raft(1).ready();
+    assertThat(candidateRd.messages()).isNotEmpty();
+    assertThat(candidateRd.sendBeforePersist()).isFalse(); // its term and vote must be durable
+    net.raft(1).advance(candidateRd);
+    candidateRd.messages().forEach(net::deliver);
+    Ready voterRd = net.raft(2).ready();
+    assertThat(voterRd.sendBeforePersist()).isFalse();
+    net.raft(2).advance(voterRd);
+    net.deliverAll();
+    assertThat(net.raft(1).role()).isEqualTo(Role.LEADER);
+
+    net.raft(1).propose(data("x"));
+    Ready leaderRd = net.raft(1).ready();
+    assertThat(leaderRd.entries()).hasSize(1);
+    assertThat(leaderRd.sendBeforePersist()).isTrue();
+    leaderRd.messages().forEach(net::deliver);
+    Ready followerRd = net.raft(2).ready();
+    assertThat(followerRd.entries()).hasSize(1);
+    assertThat(followerRd.sendBeforePersist()).isFalse();
+  }
+
+  /**
+   * §10.2.1 keeps commitment safe: with its appends sent before its own fsync, a leader of five
+   * counts its own copy only after advance(). Two followers' acknowledgements are not a majority
+   * then; they are once the leader's copy is stable.
+   */
+  @Test
+  void leaderCountsItsOwnCopyOnlyAfterAdvance() {
+    TestNetwork net = TestNetwork.create(5, 1);
+    net.elect(1);
+    long committed = net.raft(1).status().commitIndex();
+    long index = net.raft(1).propose(data("x"));
+    Ready leaderRd = net.raft(1).ready();
+    assertThat(leaderRd.sendBeforePersist()).isTrue();
+    for (RaftMessage m : leaderRd.messages()) {
+      if (m.getTo() == 2 || m.getTo() == 3) {
+        net.deliver(m);
+      }
+    }
+    for (int follower : List.of(2, 3)) {
+      Ready rd = net.raft(follower).ready();
+      net.raft(follower).advance(rd);
+      rd.messages().forEach(net.raft(1)::step);
+    }
+    assertThat(net.raft(1).status().commitIndex()).isEqualTo(committed); // 2 of 5 are durable
+    net.raft(1).advance(leaderRd);
+    assertThat(net.raft(1).status().commitIndex()).isEqualTo(index); // 3 of 5 now
+  }
+
+  /** §10.2.1: with three nodes, two followers' copies commit an entry the leader has not synced. */
+  @Test
+  void followersMajorityCommitsBeforeTheLeadersFsync() {
+    TestNetwork net = TestNetwork.create(3, 1);
+    net.elect(1);
+    long index = net.raft(1).propose(data("x"));
+    Ready leaderRd = net.raft(1).ready();
+    leaderRd.messages().forEach(net::deliver);
+    for (int follower : List.of(2, 3)) {
+      Ready rd = net.raft(follower).ready();
+      net.raft(follower).advance(rd);
+      rd.messages().forEach(net.raft(1)::step);
+    }
+    assertThat(net.raft(1).status().commitIndex()).isEqualTo(index);
+    net.raft(1).advance(leaderRd);
   }
 
   /** Figure 2: a node rebuilt from what it persisted keeps its term, vote, log and commit index. */
