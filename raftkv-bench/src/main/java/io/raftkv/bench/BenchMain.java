@@ -4,7 +4,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -21,7 +20,14 @@ import picocli.CommandLine.Option;
       "Closed-loop load generator for raftkv, and for etcd (through jetcd) with the same workload.",
       "Both systems run with durability on (fsync) and linearizable reads."
     },
-    subcommands = {BenchMain.Run.class, BenchMain.Compare.class})
+    subcommands = {
+      BenchMain.Run.class,
+      BenchMain.Compare.class,
+      SweepCommand.class,
+      InsertReadCommand.class,
+      OneShotCommand.class,
+      FailoverCommand.class
+    })
 public final class BenchMain implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -194,16 +200,7 @@ public final class BenchMain implements Callable<Integer> {
   /** Starts (or connects to) the target, runs the workload once, stops what it started. */
   static Measurement runOnce(String system, Common c, List<String> endpoints, Workload w)
       throws Exception {
-    PrintStream progress = c.progress();
-    if (progress != null) {
-      progress.printf("[%s] starting...%n", system);
-    }
-    try (Target t = open(system, c, endpoints)) {
-      if (progress != null) {
-        progress.printf("[%s] %s%n", system, t.describe());
-      }
-      return new Runner(t, w, progress).run();
-    }
+    return MeasuredRun.run(system, c, endpoints, w).measurement();
   }
 
   static String header(Workload w) {
@@ -267,18 +264,38 @@ public final class BenchMain implements Callable<Integer> {
       Workload w = common.workload();
       String head = header(w);
       System.out.print(head);
-      Measurement m = runOnce(target, common, endpoints, w);
+      MeasuredRun run = MeasuredRun.run(target, common, endpoints, w);
+      Measurement m = run.measurement();
+      String tables =
+          Report.markdown(List.of(m))
+              + "\n"
+              + CompareRounds.memoryCaption(MeasuredRun.RSS_PERIOD.toSeconds())
+              + "\n\n"
+              + ServerRss.markdown(List.of(run.rss()))
+              + "\n"
+              + run.cpu().perOp(m.stats("ALL").count())
+              + "\n";
       System.out.println();
-      System.out.print(Report.markdown(List.of(m)));
+      System.out.print(tables);
       if (common.markdown != null) {
-        String md = head + "\n" + Report.markdown(List.of(m));
+        String md = head + "\n" + tables;
         Report.write(common.markdown, md, md);
       }
       printErrors(m);
       if (common.out != null) {
         Report.write(
             common.out,
-            Report.json(w, List.of(m), null, "  \"header\": " + Report.quote(head) + ",\n"),
+            Report.json(
+                w,
+                List.of(m),
+                null,
+                "  \"header\": "
+                    + Report.quote(head)
+                    + ",\n  \"memory\": {"
+                    + Report.quote(target)
+                    + ": "
+                    + run.rss().json()
+                    + "},\n"),
             Report.csv(List.of(m), "run"));
       }
       if (common.chart != null) {
@@ -330,67 +347,18 @@ public final class BenchMain implements Callable<Integer> {
       Workload w = common.workload();
       String head = header(w);
       System.out.print(head);
-      Measurement raftkv = null;
-      Measurement etcd = null;
-      List<Measurement> all = new ArrayList<>();
-      StringBuilder perRound = new StringBuilder();
-      for (int r = 1; r <= rounds; r++) {
-        List<String> order = r % 2 == 1 ? List.of("raftkv", "etcd") : List.of("etcd", "raftkv");
-        for (String system : order) {
-          Measurement m =
-              runOnce(system, common, system.equals("raftkv") ? endpoints : etcdEndpoints, w);
-          all.add(m);
-          Measurement.Stats s = m.stats("ALL");
-          String line =
-              String.format(
-                  Locale.ROOT,
-                  "round %d %-6s %8.0f ops/s  p50 %.2f ms  p99 %.2f ms  errors %d, load average %s%n",
-                  r,
-                  system,
-                  s.opsPerSec(),
-                  s.p50Ms(),
-                  s.p99Ms(),
-                  s.errors(),
-                  loadAverage());
-          perRound.append(line);
-          if (common.progress() != null) {
-            common.progress().print(line);
-          }
-          if (system.equals("raftkv")) {
-            raftkv = merge(raftkv, m);
-          } else {
-            etcd = merge(etcd, m);
-          }
-        }
-      }
-      StringBuilder report = new StringBuilder(head).append('\n');
-      report.append(perRound).append('\n');
-      report.append(
-          String.format(
-              "All %d rounds merged (histograms added, throughput over the summed windows):%n%n",
-              rounds));
-      report.append(Report.markdown(List.of(raftkv, etcd))).append('\n');
-      report.append(
-          "Ratios raftkv/etcd (ops/s: above 1 = raftkv faster; latencies: below 1 = raftkv"
-              + " lower):\n\n");
-      report.append(Report.ratios(raftkv, etcd));
+      CompareRounds result = CompareRounds.run(common, w, rounds, 0, endpoints, etcdEndpoints);
+      Measurement raftkv = result.raftkv();
+      Measurement etcd = result.etcd();
+      String report = head + '\n' + result.report();
       System.out.print(report.substring(head.length()));
       if (common.markdown != null) {
-        Report.write(common.markdown, report.toString(), report.toString());
+        Report.write(common.markdown, report, report);
       }
       printErrors(raftkv);
       printErrors(etcd);
       if (common.out != null) {
-        Report.write(
-            common.out,
-            Report.json(
-                w, List.of(raftkv, etcd), all, "  \"header\": " + Report.quote(head) + ",\n"),
-            Report.csv(List.of(raftkv, etcd), "merged")
-                + Report.csv(all, "round")
-                    .lines()
-                    .skip(1)
-                    .map(l -> l + "\n")
-                    .reduce("", String::concat));
+        Report.write(common.out, result.json(w, head, null), result.csv());
       }
       if (common.chart != null) {
         Report.chart(
@@ -399,14 +367,6 @@ public final class BenchMain implements Callable<Integer> {
             List.of(raftkv, etcd));
       }
       return 0;
-    }
-
-    private static Measurement merge(Measurement acc, Measurement m) {
-      if (acc == null) {
-        acc = new Measurement(m.target, m.nodes);
-      }
-      acc.merge(m);
-      return acc;
     }
   }
 

@@ -240,6 +240,11 @@ final class EtcdTarget implements Target {
     return ByteSequence.from(b);
   }
 
+  /** The client URLs ("http://host:port") of the members. */
+  List<String> endpoints() {
+    return endpoints;
+  }
+
   @Override
   public String name() {
     return "etcd";
@@ -256,12 +261,25 @@ final class EtcdTarget implements Target {
   }
 
   @Override
+  public List<Long> serverPids() {
+    return processes.stream().map(Process::pid).toList();
+  }
+
+  @Override
   public Session session(int index) {
     KV kv = client(index).getKVClient();
     return new Session() {
       @Override
       public void get(byte[] key) throws Exception {
         kv.get(bytes(key), LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public java.util.Optional<byte[]> read(byte[] key) throws Exception {
+        GetResponse r = kv.get(bytes(key), LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        return r.getKvs().isEmpty()
+            ? java.util.Optional.empty()
+            : java.util.Optional.of(r.getKvs().get(0).getValue().getBytes());
       }
 
       @Override

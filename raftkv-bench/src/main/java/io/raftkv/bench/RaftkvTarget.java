@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +29,8 @@ final class RaftkvTarget implements Target {
   private final int nodes;
   private final String description;
   private final List<Process> processes;
+  // Each started node's command line, so that a killed node can be restarted as it was.
+  private final List<List<String>> commands = new ArrayList<>();
   private final Path dataDir;
   private final boolean keepData;
   private final ConcurrentHashMap<String, ManagedChannel[]> channels = new ConcurrentHashMap<>();
@@ -69,6 +72,12 @@ final class RaftkvTarget implements Target {
    * server's default settings (fsync on), and waits until a write goes through.
    */
   static RaftkvTarget start(Path svr, int nodes, int connections, boolean keepData) {
+    return start(svr, nodes, connections, keepData, List.of());
+  }
+
+  /** As {@link #start(Path, int, int, boolean)}, with {@code extraArgs} added to every svr. */
+  static RaftkvTarget start(
+      Path svr, int nodes, int connections, boolean keepData, List<String> extraArgs) {
     if (!Files.isExecutable(svr)) {
       throw new IllegalStateException(
           svr + " not found or not executable: build raftkv first (mvn package), or pass --svr");
@@ -93,30 +102,32 @@ final class RaftkvTarget implements Target {
             nodes,
             "raftkv, "
                 + nodes
-                + " nodes started by bench (build/dev/svr, defaults: fsync on), data in "
+                + " nodes started by bench (build/dev/svr, defaults: fsync on"
+                + (extraArgs.isEmpty() ? "" : "; " + String.join(" ", extraArgs))
+                + "), data in "
                 + dir,
             procs,
             dir,
             keepData);
     try {
       for (int i = 0; i < nodes; i++) {
-        List<String> cmd =
-            List.of(
-                svr.toString(),
-                "-r",
-                raftList,
-                "-i",
-                Integer.toString(i),
-                "-p",
-                Integer.toString(kvs[i]),
-                "--kvs-peers",
-                String.join(",", endpoints),
-                "--data-dir",
-                dir.resolve("node-" + i).toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
-        pb.redirectErrorStream(true);
-        pb.redirectOutput(dir.resolve("node-" + i + ".log").toFile());
-        procs.add(pb.start());
+        List<String> cmd = new ArrayList<>();
+        Collections.addAll(
+            cmd,
+            svr.toString(),
+            "-r",
+            raftList,
+            "-i",
+            Integer.toString(i),
+            "-p",
+            Integer.toString(kvs[i]),
+            "--kvs-peers",
+            String.join(",", endpoints),
+            "--data-dir",
+            dir.resolve("node-" + i).toString());
+        cmd.addAll(extraArgs);
+        t.commands.add(List.copyOf(cmd));
+        procs.add(t.launch(i));
       }
       for (int i = 0; i < nodes; i++) {
         Processes.awaitListening(
@@ -135,6 +146,50 @@ final class RaftkvTarget implements Target {
       t.close();
       throw e;
     }
+  }
+
+  /** Starts node i's process; its log is appended to, so a restart keeps the earlier lines. */
+  private Process launch(int i) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(commands.get(i)).directory(dataDir.toFile());
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(
+        ProcessBuilder.Redirect.appendTo(dataDir.resolve("node-" + i + ".log").toFile()));
+    return pb.start();
+  }
+
+  /** The KV ("host:port") address of every node, in node-id order. */
+  List<String> endpoints() {
+    return endpoints;
+  }
+
+  /**
+   * kill -9 of node i (SIGKILL: no shutdown hook runs), for failover experiments; returns at once,
+   * see {@link #awaitExit}. Only for a cluster bench started.
+   */
+  void kill(int i) {
+    processes.get(i).destroyForcibly();
+  }
+
+  /** Waits until node i's process has gone. */
+  void awaitExit(int i, Duration limit) throws InterruptedException {
+    if (!processes.get(i).waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException("raftkv node " + i + " still alive after kill");
+    }
+  }
+
+  /** Starts node i again with its earlier command line (same ports and data directory). */
+  void restart(int i, Duration limit) throws IOException {
+    if (processes.get(i).isAlive()) {
+      throw new IllegalStateException("raftkv node " + i + " is still running");
+    }
+    processes.set(i, launch(i));
+    String ep = endpoints.get(i);
+    Processes.awaitListening(
+        "raftkv node " + i,
+        processes.get(i),
+        Integer.parseInt(ep.substring(ep.lastIndexOf(':') + 1)),
+        limit,
+        dataDir.resolve("node-" + i + ".log"));
   }
 
   /** Waits until a PUT succeeds (a leader is elected and the log is writable). */
@@ -191,6 +246,11 @@ final class RaftkvTarget implements Target {
   }
 
   @Override
+  public List<Long> serverPids() {
+    return processes.stream().map(Process::pid).toList();
+  }
+
+  @Override
   public Session session(int index) {
     KvClient client =
         KvClient.builder(endpoints).channelFactory(address -> channel(address, index)).build();
@@ -198,6 +258,11 @@ final class RaftkvTarget implements Target {
       @Override
       public void get(byte[] key) throws Exception {
         client.get(key);
+      }
+
+      @Override
+      public java.util.Optional<byte[]> read(byte[] key) throws Exception {
+        return client.get(key);
       }
 
       @Override

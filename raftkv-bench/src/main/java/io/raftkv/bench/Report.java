@@ -107,7 +107,7 @@ final class Report {
     }
   }
 
-  private static String workloadJson(Workload w) {
+  static String workloadJson(Workload w) {
     return String.format(
         Locale.ROOT,
         "{\"clients\": %d, \"connections\": %d, \"duration_s\": %.3f, \"warmup_s\": %.3f,"

@@ -1,5 +1,7 @@
 package io.raftkv.bench;
 
+import java.util.List;
+
 /** A system under test: a running cluster (started by bench or given) and a way to reach it. */
 interface Target extends AutoCloseable {
   /** "raftkv" or "etcd". */
@@ -11,6 +13,14 @@ interface Target extends AutoCloseable {
   /** Number of nodes (members), or -1 when unknown (an existing cluster). */
   int nodes();
 
+  /**
+   * The process ids of the servers bench started, one per node in node order, so that their memory
+   * can be sampled; empty for an existing cluster (bench cannot see its processes).
+   */
+  default List<Long> serverPids() {
+    return List.of();
+  }
+
   /** The client of simulated client number {@code index}, connected and ready. */
   Session session(int index) throws Exception;
 
@@ -20,6 +30,14 @@ interface Target extends AutoCloseable {
   /** One simulated client's view: blocking operations; an exception is an error. */
   interface Session extends AutoCloseable {
     void get(byte[] key) throws Exception;
+
+    /**
+     * A linearizable read like {@link #get}, returning the value (empty when the key does not
+     * exist), for experiments that check what they read. A default so other sessions still compile.
+     */
+    default java.util.Optional<byte[]> read(byte[] key) throws Exception {
+      throw new UnsupportedOperationException(getClass().getName() + " cannot return values");
+    }
 
     void put(byte[] key, byte[] value) throws Exception;
 

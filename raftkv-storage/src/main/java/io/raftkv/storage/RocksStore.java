@@ -12,10 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.LRUCache;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -77,6 +79,7 @@ public final class RocksStore implements AutoCloseable {
   private boolean created;
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions cfOptions;
+  private final LRUCache blockCache;
   private final List<ColumnFamilyHandle> handles;
   private final RocksDB db;
   private final WriteOptions syncWrite;
@@ -88,6 +91,7 @@ public final class RocksStore implements AutoCloseable {
       NodeIdentity identity,
       DBOptions dbOptions,
       ColumnFamilyOptions cfOptions,
+      LRUCache blockCache,
       List<ColumnFamilyHandle> handles,
       RocksDB db,
       WriteOptions syncWrite,
@@ -96,6 +100,7 @@ public final class RocksStore implements AutoCloseable {
     this.identity = identity;
     this.dbOptions = dbOptions;
     this.cfOptions = cfOptions;
+    this.blockCache = blockCache;
     this.handles = handles;
     this.db = db;
     this.syncWrite = syncWrite;
@@ -120,8 +125,17 @@ public final class RocksStore implements AutoCloseable {
             .setCreateMissingColumnFamilies(true)
             // RocksDB's own diagnostics (the LOG file) stay small.
             .setKeepLogFileNum(4)
-            .setMaxLogFileSize(8L << 20);
-    ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+            .setMaxLogFileSize(8L << 20)
+            // Memory: at most 32 MiB of memtables over all column families (a full one is
+            // flushed), so a node's native memory stays bounded (RocksDB's default is 64 MiB per
+            // column family).
+            .setDbWriteBufferSize(32L << 20);
+    // One 8 MiB block cache shared by every column family (the default is 8 MiB each).
+    LRUCache blockCache = new LRUCache(8L << 20);
+    ColumnFamilyOptions cfOptions =
+        new ColumnFamilyOptions()
+            .setWriteBufferSize(16L << 20)
+            .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(blockCache));
     List<ColumnFamilyDescriptor> descriptors =
         List.of(
             new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
@@ -136,6 +150,7 @@ public final class RocksStore implements AutoCloseable {
     } catch (RocksDBException e) {
       cfOptions.close();
       dbOptions.close();
+      blockCache.close();
       String why = String.valueOf(e.getMessage());
       // "While lock file: <dir>/LOCK: Resource temporarily unavailable" (another process) or
       // "lock hold by current process ... <dir>/LOCK: No locks available" (this one).
@@ -151,6 +166,7 @@ public final class RocksStore implements AutoCloseable {
             identity,
             dbOptions,
             cfOptions,
+            blockCache,
             handles,
             db,
             new WriteOptions().setSync(true),
@@ -337,6 +353,7 @@ public final class RocksStore implements AutoCloseable {
     asyncWrite.close();
     cfOptions.close();
     dbOptions.close();
+    blockCache.close();
     if (failure != null) {
       throw failure;
     }
