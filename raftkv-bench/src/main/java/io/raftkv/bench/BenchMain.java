@@ -24,6 +24,7 @@ import picocli.CommandLine.Option;
       BenchMain.Run.class,
       BenchMain.Compare.class,
       SweepCommand.class,
+      BaselineCommand.class,
       InsertReadCommand.class,
       OneShotCommand.class,
       FailoverCommand.class
