@@ -74,6 +74,7 @@ public final class Raft {
 
   private List<ReadState> readStates = new ArrayList<>();
 
+  private final int memoryTail;
   private HardState persistedHardState;
   private SoftState reportedSoftState = new SoftState(Role.FOLLOWER, NONE);
   private Ready handedOut;
@@ -84,10 +85,33 @@ public final class Raft {
    * @param random the only source of randomness (election timeouts): seed it for reproducibility
    */
   public Raft(RaftConfig config, RandomGenerator random, PersistentState restored) {
+    this(config, random, restored, null, 0);
+  }
+
+  /**
+   * Builds a node that keeps only the tail of its log in memory: entries both durable and applied
+   * are released once more than {@code memoryTail} of them accumulate beyond the last release, and
+   * read back through {@code reader} when a lagging follower needs them. Memory then stays bounded
+   * by the unapplied entries plus about twice {@code memoryTail}, however long the log grows.
+   *
+   * @param reader reads persisted entries back; null keeps the whole log in memory
+   * @param memoryTail how many applied entries to keep (serving followers that lag a little without
+   *     reading storage)
+   */
+  public Raft(
+      RaftConfig config,
+      RandomGenerator random,
+      PersistentState restored,
+      LogReader reader,
+      int memoryTail) {
+    if (memoryTail < 0) {
+      throw new IllegalArgumentException("memory tail must not be negative: " + memoryTail);
+    }
     this.config = config;
     this.random = random;
+    this.memoryTail = memoryTail;
     HardState hs = restored.hardState();
-    this.log = new RaftLog(restored.entries(), hs.getCommit(), restored.appliedIndex());
+    this.log = new RaftLog(restored.entries(), hs.getCommit(), restored.appliedIndex(), reader);
     this.term = hs.getCurrentTerm();
     this.votedFor = hs.hasVotedFor() ? hs.getVotedFor() : NONE;
     this.persistedHardState = hardState();
@@ -301,6 +325,20 @@ public final class Raft {
     }
     if (!ready.committedEntries().isEmpty()) {
       log.appliedTo(ready.committedEntries().get(ready.committedEntries().size() - 1).getIndex());
+    }
+    releaseAppliedEntries();
+  }
+
+  /** The last log index released from memory (0 if none); for tests. */
+  long releasedIndex() {
+    return log.offset();
+  }
+
+  /** Drops durable, applied entries from memory in batches of {@code memoryTail}. */
+  private void releaseAppliedEntries() {
+    long upTo = Math.min(log.applied(), log.stable()) - memoryTail;
+    if (upTo - log.offset() >= Math.max(1, memoryTail)) {
+      log.releaseTo(upTo);
     }
   }
 

@@ -6,22 +6,40 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * One node's log in memory: the entries, how far they are durable, committed and applied. Indexes
- * start at 1 as in the paper; index 0 is the empty prefix, whose term is 0.
+ * One node's log: the entries, how far they are durable, committed and applied. Indexes start at 1
+ * as in the paper; index 0 is the empty prefix, whose term is 0.
  *
- * <p>Invariants: {@code applied <= committed <= lastIndex()}, {@code stable <= lastIndex()}, and a
- * committed entry is never truncated (that would break State Machine Safety, §5.4.3).
+ * <p>Memory holds the entries after {@link #offset()}; those up to it were released by {@link
+ * #releaseTo} once durable and applied, and are read back through the {@link LogReader} when a
+ * lagging follower needs them. Without a reader nothing is ever released.
+ *
+ * <p>Invariants: {@code offset <= min(applied, stable)}, {@code applied <= committed <=
+ * lastIndex()}, {@code stable <= lastIndex()}, and a committed entry is never truncated (that would
+ * break State Machine Safety, §5.4.3).
  *
  * <p>Not thread-safe: owned by the {@link Raft} that holds it.
  */
 final class RaftLog {
+  /** Entries offset+1 .. lastIndex(). */
   private final ArrayList<Entry> entries = new ArrayList<>();
+
+  private final LogReader reader;
+  private long offset;
+  private long offsetTerm;
   private long stable;
   private long committed;
   private long applied;
 
   /** Restores a log from what was persisted; everything restored is durable already. */
   RaftLog(List<Entry> persisted, long committed, long applied) {
+    this(persisted, committed, applied, null);
+  }
+
+  /**
+   * @param reader reads released entries back; null keeps the whole log in memory
+   */
+  RaftLog(List<Entry> persisted, long committed, long applied, LogReader reader) {
+    this.reader = reader;
     long expected = 1;
     for (Entry e : persisted) {
       if (e.getIndex() != expected) {
@@ -45,7 +63,12 @@ final class RaftLog {
   }
 
   long lastIndex() {
-    return entries.size();
+    return offset + entries.size();
+  }
+
+  /** The last index released from memory (0 if none). */
+  long offset() {
+    return offset;
   }
 
   long lastTerm() {
@@ -72,11 +95,17 @@ final class RaftLog {
     if (index < 0 || index > lastIndex()) {
       return -1;
     }
-    return entries.get((int) (index - 1)).getTerm();
+    if (index == offset) {
+      return offsetTerm;
+    }
+    return entry(index).getTerm();
   }
 
   Entry entry(long index) {
-    return entries.get((int) (index - 1));
+    if (index <= offset) {
+      return reader.read(index, index).get(0);
+    }
+    return entries.get((int) (index - offset - 1));
   }
 
   boolean matchTerm(long index, long term) {
@@ -91,18 +120,25 @@ final class RaftLog {
     return lastTerm > lastTerm() || (lastTerm == lastTerm() && lastIndex >= lastIndex());
   }
 
-  /** The first index holding {@code term} going back from {@code from} (accelerated backoff). */
+  /**
+   * The first index holding {@code term} going back from {@code from} (accelerated backoff), but
+   * not below the released prefix: those entries are committed, so they match the leader's, and
+   * stopping there is a correct hint that saves reading back a long term from disk.
+   */
   long firstIndexOfTerm(long term, long from) {
     long i = Math.min(from, lastIndex());
-    while (i > 1 && term(i - 1) == term) {
+    while (i > Math.max(1, offset + 1) && term(i - 1) == term) {
       i--;
     }
     return i;
   }
 
-  /** The last index at or below {@code from} whose term is {@code term}, or 0 if there is none. */
+  /**
+   * The last index at or below {@code from} whose term is {@code term}, or 0 if there is none in
+   * memory (a hint: the caller then falls back to the follower's own).
+   */
   long lastIndexOfTerm(long term, long from) {
-    for (long i = Math.min(from, lastIndex()); i > 0; i--) {
+    for (long i = Math.min(from, lastIndex()); i > offset; i--) {
       long t = term(i);
       if (t == term) {
         return i;
@@ -139,6 +175,9 @@ final class RaftLog {
       if (e.getIndex() != prevIndex + 1 + i) {
         throw new IllegalArgumentException("entries are not consecutive after " + prevIndex);
       }
+      if (e.getIndex() <= offset) {
+        continue; // released, hence committed: it matches the leader's (Log Matching, §5.3)
+      }
       if (term(e.getIndex()) != e.getTerm()) {
         truncateFrom(e.getIndex());
         entries.addAll(newEntries.subList(i, newEntries.size()));
@@ -156,7 +195,7 @@ final class RaftLog {
       throw new IllegalStateException(
           "refusing to truncate committed entry " + index + " (commit index " + committed + ")");
     }
-    entries.subList((int) (index - 1), entries.size()).clear();
+    entries.subList((int) (index - offset - 1), entries.size()).clear();
     stable = Math.min(stable, index - 1);
   }
 
@@ -180,7 +219,20 @@ final class RaftLog {
     }
     List<Entry> out = new ArrayList<>();
     long bytes = 0;
-    for (long i = from; i <= end; i++) {
+    long i = from;
+    // Released entries come back from storage a chunk at a time, never more than one message's.
+    while (i <= Math.min(end, offset)) {
+      List<Entry> chunk = reader.read(i, Math.min(Math.min(end, offset), i + READ_CHUNK - 1));
+      for (Entry e : chunk) {
+        bytes += e.getSerializedSize();
+        if (!out.isEmpty() && bytes > maxBytes) {
+          return out;
+        }
+        out.add(e);
+      }
+      i += chunk.size();
+    }
+    for (; i <= end; i++) {
       Entry e = entry(i);
       bytes += e.getSerializedSize();
       if (!out.isEmpty() && bytes > maxBytes) {
@@ -191,13 +243,33 @@ final class RaftLog {
     return out;
   }
 
+  private static final int READ_CHUNK = 64;
+
+  /**
+   * Drops entries up to {@code index} from memory; they stay readable through the reader. Only
+   * durable, applied entries may go (they are committed, so never truncated, and the state machine
+   * no longer needs them); a log without a reader keeps everything.
+   */
+  void releaseTo(long index) {
+    if (reader == null || index <= offset) {
+      return;
+    }
+    if (index > applied || index > stable) {
+      throw new IllegalStateException(
+          "cannot release " + index + " beyond applied " + applied + " or stable " + stable);
+    }
+    offsetTerm = term(index);
+    entries.subList(0, (int) (index - offset)).clear();
+    offset = index;
+  }
+
   /** The entries not yet durable, to persist in the next Ready. */
   List<Entry> unstableEntries() {
     if (stable == lastIndex()) {
       return List.of();
     }
     return Collections.unmodifiableList(
-        new ArrayList<>(entries.subList((int) stable, entries.size())));
+        new ArrayList<>(entries.subList((int) (stable - offset), entries.size())));
   }
 
   /** Committed entries not yet applied, at most maxBytes of them (at least one). */

@@ -63,7 +63,7 @@ final class TestNetwork {
   }
 
   /** Durable storage in memory: the persisted hard state and log of one node. */
-  static final class MemoryStorage implements ReadyProcessor.LogStorage {
+  static final class MemoryStorage implements ReadyProcessor.LogStorage, LogReader {
     HardState hardState = HardState.getDefaultInstance();
     final List<Entry> entries = new ArrayList<>();
 
@@ -100,6 +100,16 @@ final class TestNetwork {
       return entries.size();
     }
 
+    @Override
+    public List<Entry> read(long from, long to) {
+      assertThat(to).as("reads only persisted entries").isLessThanOrEqualTo(size());
+      reads++;
+      return List.copyOf(entries.subList((int) (from - 1), (int) to));
+    }
+
+    /** How often the core read released entries back. */
+    int reads;
+
     PersistentState persistentState(long applied) {
       return new PersistentState(hardState, entries, applied);
     }
@@ -124,7 +134,9 @@ final class TestNetwork {
     }
 
     void start(PersistentState state) {
-      raft = new Raft(config, new SplittableRandom(random.nextLong()), state);
+      // A tiny memory tail: every test also exercises releasing applied entries and reading
+      // them back for lagging followers.
+      raft = new Raft(config, new SplittableRandom(random.nextLong()), state, storage, MEMORY_TAIL);
       processor =
           new ReadyProcessor(
               storage,
@@ -144,6 +156,8 @@ final class TestNetwork {
               });
     }
   }
+
+  static final int MEMORY_TAIL = 2;
 
   private final SplittableRandom random;
   private final Map<Integer, Node> nodes = new TreeMap<>();

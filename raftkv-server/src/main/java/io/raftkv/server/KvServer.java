@@ -57,7 +57,11 @@ public final class KvServer implements AutoCloseable {
       // simulator's master seed there.
       Raft raft =
           new Raft(
-              config.raftConfig(), new SplittableRandom(new SecureRandom().nextLong()), restored);
+              config.raftConfig(),
+              new SplittableRandom(new SecureRandom().nextLong()),
+              restored,
+              logStorage, // only the log's tail stays on the heap; older entries come from disk
+              config.logCacheEntries());
       List<Integer> memberIds = List.copyOf(config.raftPeersById().keySet());
       this.metrics = new Metrics(memberIds);
       this.chaos = Chaos.unseeded(config.nodeId(), memberIds);

@@ -29,6 +29,7 @@ public record ServerConfig(
     int maxInflightAppends,
     long maxMessageBytes,
     int peerQueueMessages,
+    int logCacheEntries,
     int maxKeyBytes,
     int maxValueBytes) {
 
@@ -57,6 +58,7 @@ public record ServerConfig(
     positive("--max-inflight", maxInflightAppends);
     positive("--max-message-bytes", maxMessageBytes);
     positive("--peer-queue", peerQueueMessages);
+    positive("--log-cache-entries", logCacheEntries);
     positive("--max-key-bytes", maxKeyBytes);
     positive("--max-value-bytes", maxValueBytes);
     if (electionTimeoutMaxMillis <= electionTimeoutMinMillis) {

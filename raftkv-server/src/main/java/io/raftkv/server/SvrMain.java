@@ -136,6 +136,14 @@ public final class SvrMain implements Callable<Integer> {
   int peerQueue;
 
   @Option(
+      names = "--log-cache-entries",
+      defaultValue = "4096",
+      description =
+          "Applied log entries kept in memory beyond the unapplied ones; older ones are read back"
+              + " from disk when a lagging follower needs them (default: ${DEFAULT-VALUE}).")
+  int logCacheEntries;
+
+  @Option(
       names = "--max-key-bytes",
       defaultValue = "4096",
       description = "Largest key accepted (default: ${DEFAULT-VALUE}).")
@@ -172,6 +180,7 @@ public final class SvrMain implements Callable<Integer> {
         maxInflight,
         maxMessageBytes,
         peerQueue,
+        logCacheEntries,
         maxKeyBytes,
         maxValueBytes);
   }

@@ -60,6 +60,8 @@ final class SimNode {
   private long lastTerm;
   private long lastCommit;
 
+  static final int MEMORY_TAIL = 8;
+
   SimNode(int id, RaftConfig config, Host host) {
     this.id = id;
     this.config = config;
@@ -103,7 +105,9 @@ final class SimNode {
   /** Starts (or restarts) the node from its durable state; the state machine starts empty. */
   void start(RandomGenerator random) {
     PersistentState restored = storage.restore();
-    raft = new Raft(config, random, restored);
+    // A small memory tail, so every simulated run also releases applied entries and reads them
+    // back for lagging followers, as the server does with a larger one.
+    raft = new Raft(config, random, restored, storage, MEMORY_TAIL);
     applied = new ArrayList<>();
     lastRole = raft.role();
     lastTerm = raft.term();

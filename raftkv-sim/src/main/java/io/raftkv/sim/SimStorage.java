@@ -2,6 +2,7 @@ package io.raftkv.sim;
 
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
+import io.raftkv.raft.LogReader;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.ReadyProcessor;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import java.util.List;
  *
  * <p>Thread-safety: none; owned by the simulation thread.
  */
-public final class SimStorage implements ReadyProcessor.LogStorage {
+public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
 
   /** Told of every write, durable or not, as the node sees it. */
   interface Listener {
@@ -86,6 +87,20 @@ public final class SimStorage implements ReadyProcessor.LogStorage {
 
   public HardState durableHardState() {
     return hardState;
+  }
+
+  /**
+   * Reads back entries the core released from memory. It only asks for durable ones (applied
+   * entries were synced before they could be counted), so they come from the durable log; asking
+   * for anything else is a core bug and fails the run.
+   */
+  @Override
+  public List<Entry> read(long from, long to) {
+    if (from < 1 || to > log.size() || from > to) {
+      throw new IllegalStateException(
+          "read of entries " + from + ".." + to + " beyond the durable log of " + log.size());
+    }
+    return List.copyOf(log.subList((int) from - 1, (int) to));
   }
 
   /** The durable log (a copy). */

@@ -3,6 +3,7 @@ package io.raftkv.storage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
+import io.raftkv.raft.LogReader;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.ReadyProcessor;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import org.rocksdb.WriteBatch;
  * <p>Thread-safety: the methods are synchronized; the intended caller is the one thread that owns
  * the Raft core. The store must stay open while this is used.
  */
-public final class RocksLogStorage implements ReadyProcessor.LogStorage {
+public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogReader {
   private final RocksStore store;
 
   /** The last index in the persisted log, 0 when empty. */
@@ -184,6 +185,34 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage {
     }
     lastIndex = last;
     return new PersistentState(hardState, entries, appliedIndex);
+  }
+
+  /**
+   * The persisted entries {@code from}..{@code to} (inclusive), for a core that released them from
+   * memory.
+   *
+   * @throws CorruptStorageException an entry in the range is missing or unreadable
+   */
+  @Override
+  public synchronized List<Entry> read(long from, long to) {
+    List<Entry> out = new ArrayList<>((int) Math.max(0, to - from + 1));
+    try (RocksIterator it = store.db().newIterator(store.logColumn())) {
+      it.seek(key(from));
+      for (long index = from; index <= to; index++, it.next()) {
+        if (!it.isValid() || indexOf(it.key()) != index) {
+          it.status();
+          throw corrupt(
+              "the log has no entry at index " + index + " (asked for " + from + ".." + to + ")",
+              null);
+        }
+        out.add(Entry.parseFrom(it.value()));
+      }
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read the Raft log in " + store.directory() + ": " + e, e);
+    } catch (InvalidProtocolBufferException e) {
+      throw corrupt("an entry in " + from + ".." + to + " is unreadable", e);
+    }
+    return out;
   }
 
   /** The last index in the persisted log (as of the last persist or load), 0 when empty. */

@@ -86,6 +86,19 @@ class RocksLogStorageTest {
     assertThat(log.lastIndex()).isEqualTo(5);
   }
 
+  /** The core reads released entries back: exactly the range asked for, in order. */
+  @Test
+  void readReturnsTheRangeAskedFor() {
+    log.persist(hardState(2, 0, 0), entries(1, 3, 1), true);
+    log.persist(null, entries(4, 9, 2), true);
+    assertThat(log.read(3, 6))
+        .containsExactlyElementsOf(List.of(entry(3, 1), entry(4, 2), entry(5, 2), entry(6, 2)));
+    assertThat(log.read(9, 9)).containsExactly(entry(9, 2));
+    assertThatThrownBy(() -> log.read(8, 10))
+        .isInstanceOf(CorruptStorageException.class)
+        .hasMessageContaining("no entry at index 10");
+  }
+
   @Test
   void appendsAccumulateAcrossPersists() {
     log.persist(hardState(1, 0, 0), entries(1, 3, 1), true);
