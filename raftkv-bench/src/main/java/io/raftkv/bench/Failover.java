@@ -64,8 +64,10 @@ final class Failover implements AutoCloseable {
   private final ExecutorService pool;
   private final KvClient writer;
   private long writes;
+  private final long settleNanos;
 
-  Failover(RaftkvTarget cluster, TimingGroup group, RandomGenerator random) {
+  Failover(RaftkvTarget cluster, TimingGroup group, RandomGenerator random, Duration settle) {
+    this.settleNanos = settle.toNanos();
     this.cluster = cluster;
     this.group = group;
     this.random = random;
@@ -96,6 +98,7 @@ final class Failover implements AutoCloseable {
   private record Stable(int leader, long term) {}
 
   Trial run(int trial) throws Exception {
+    sleepNanos(settleNanos);
     Stable s;
     long delayNanos;
     int attempts = 0;

@@ -2,6 +2,7 @@ package io.raftkv.bench;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,6 +70,15 @@ final class FailoverCommand implements Callable<Integer> {
       paramLabel = "PATH",
       description = "raftkv's node launcher (default: <raftkv root>/build/dev/svr).")
   Path svr;
+
+  @Option(
+      names = "--settle-ms",
+      defaultValue = "3000",
+      description =
+          "Quiet time before each kill, so that the previous trial's restarted JVM has finished"
+              + " its start-up work (class loading, JIT): on 2 shared cores it otherwise slows every"
+              + " message of the next election by several ms (default ${DEFAULT-VALUE}).")
+  long settleMs;
 
   @Option(names = "--keep-data", description = "Keep the clusters' data directories and logs.")
   boolean keepData;
@@ -146,7 +156,7 @@ final class FailoverCommand implements Callable<Integer> {
     }
     List<Failover.Trial> done = new ArrayList<>();
     try (RaftkvTarget cluster = RaftkvTarget.start(svrPath, NODES, 1, keepData, g.svrArgs());
-        Failover f = new Failover(cluster, g, random)) {
+        Failover f = new Failover(cluster, g, random, Duration.ofMillis(settleMs))) {
       for (int t = 1; t <= trials; t++) {
         long start = System.nanoTime();
         Failover.Trial r = f.run(t);
