@@ -111,7 +111,14 @@ public final class Raft {
     this.random = random;
     this.memoryTail = memoryTail;
     HardState hs = restored.hardState();
-    this.log = new RaftLog(restored.entries(), hs.getCommit(), restored.appliedIndex(), reader);
+    this.log =
+        new RaftLog(
+            restored.entries(),
+            hs.getCommit(),
+            restored.appliedIndex(),
+            reader,
+            restored.offset(),
+            restored.offsetTerm());
     this.term = hs.getCurrentTerm();
     this.votedFor = hs.hasVotedFor() ? hs.getVotedFor() : NONE;
     this.persistedHardState = hardState();

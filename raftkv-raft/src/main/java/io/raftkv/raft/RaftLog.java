@@ -32,15 +32,30 @@ final class RaftLog {
 
   /** Restores a log from what was persisted; everything restored is durable already. */
   RaftLog(List<Entry> persisted, long committed, long applied) {
-    this(persisted, committed, applied, null);
+    this(persisted, committed, applied, null, 0, 0);
   }
 
   /**
+   * @param persisted the entries after {@code offset}
    * @param reader reads released entries back; null keeps the whole log in memory
+   * @param offset entries up to here stay on disk (they are applied); 0 without a reader
+   * @param offsetTerm the term of the entry at {@code offset}
    */
-  RaftLog(List<Entry> persisted, long committed, long applied, LogReader reader) {
+  RaftLog(
+      List<Entry> persisted,
+      long committed,
+      long applied,
+      LogReader reader,
+      long offset,
+      long offsetTerm) {
     this.reader = reader;
-    long expected = 1;
+    if (offset > 0 && (reader == null || offset > applied)) {
+      throw new IllegalArgumentException(
+          "a log starting after index " + offset + " needs a reader and applied entries up to it");
+    }
+    this.offset = offset;
+    this.offsetTerm = offsetTerm;
+    long expected = offset + 1;
     for (Entry e : persisted) {
       if (e.getIndex() != expected) {
         throw new IllegalArgumentException(

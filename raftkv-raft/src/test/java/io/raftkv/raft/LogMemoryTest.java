@@ -53,7 +53,8 @@ class LogMemoryTest {
     assertThat(kept.offset()).isZero();
 
     RaftLog log =
-        new RaftLog(persisted, 4, 2, (from, to) -> persisted.subList((int) from - 1, (int) to));
+        new RaftLog(
+            persisted, 4, 2, (from, to) -> persisted.subList((int) from - 1, (int) to), 0, 0);
     assertThatThrownBy(() -> log.releaseTo(3)).isInstanceOf(IllegalStateException.class);
     log.releaseTo(2);
     assertThat(log.offset()).isEqualTo(2);
@@ -61,6 +62,22 @@ class LogMemoryTest {
     assertThat(log.entry(1)).isEqualTo(persisted.get(0)); // read back
     assertThat(log.slice(1, 4, Long.MAX_VALUE)).isEqualTo(persisted);
     assertThat(log.lastIndex()).isEqualTo(4);
+  }
+
+  /** A restarted log may start after an offset: only applied entries stay on disk. */
+  @Test
+  void restoredLogStartsAfterItsOffset() {
+    List<Entry> all = TestNetwork.log(1, 1, 2, 2, 2);
+    LogReader disk = (from, to) -> all.subList((int) from - 1, (int) to);
+    RaftLog log = new RaftLog(all.subList(3, 5), 5, 3, disk, 3, 2);
+    assertThat(log.lastIndex()).isEqualTo(5);
+    assertThat(log.term(3)).isEqualTo(2);
+    assertThat(log.term(1)).isEqualTo(1);
+    assertThat(log.slice(1, 5, Long.MAX_VALUE)).isEqualTo(all);
+    assertThatThrownBy(() -> new RaftLog(all.subList(3, 5), 5, 2, disk, 3, 2))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new RaftLog(all.subList(3, 5), 5, 3, null, 3, 2))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

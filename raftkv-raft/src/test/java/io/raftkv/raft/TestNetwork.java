@@ -110,8 +110,12 @@ final class TestNetwork {
     /** How often the core read released entries back. */
     int reads;
 
+    /** What a restart loads: like the server, only the tail after {@code applied - MEMORY_TAIL}. */
     PersistentState persistentState(long applied) {
-      return new PersistentState(hardState, entries, applied);
+      int onDisk = (int) Math.max(0, applied - MEMORY_TAIL);
+      long offsetTerm = onDisk == 0 ? 0 : entries.get(onDisk - 1).getTerm();
+      return new PersistentState(
+          hardState, entries.subList(onDisk, entries.size()), applied, onDisk, offsetTerm);
     }
   }
 

@@ -52,7 +52,9 @@ public final class KvServer implements AutoCloseable {
     try {
       this.stateMachine = new KvStateMachine(store);
       RocksLogStorage logStorage = new RocksLogStorage(store);
-      PersistentState restored = logStorage.load(stateMachine.appliedIndex());
+      // Only the log's tail comes onto the heap; the rest is read back when a follower needs it.
+      PersistentState restored =
+          logStorage.load(stateMachine.appliedIndex(), config.logCacheEntries());
       // The core's only randomness (election timeouts); seeded per process here, by the
       // simulator's master seed there.
       Raft raft =

@@ -47,6 +47,10 @@ final class PeerClient implements AutoCloseable {
   private ClientCallStreamObserver<RaftMessage> stream;
   private boolean connecting;
   private long backoffMs = MIN_BACKOFF_MS;
+
+  /** No connection attempt before this System.nanoTime(): messages to a dead peer wait. */
+  private long nextAttemptNanos;
+
   private boolean flushScheduled;
   private volatile boolean closed;
 
@@ -156,7 +160,11 @@ final class PeerClient implements AutoCloseable {
       return;
     }
     if (stream == null) {
-      connect();
+      // Only the backoff schedule reconnects: every message to a dead peer must not cost a TCP
+      // connect (gRPC's own backoff, which would have damped that, is reset in connect()).
+      if (System.nanoTime() - nextAttemptNanos >= 0) {
+        connect();
+      }
       return;
     }
     while (stream.isReady()) {
@@ -222,6 +230,7 @@ final class PeerClient implements AutoCloseable {
     connecting = false;
     long delay = backoffMs;
     backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    nextAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
     later(this::flush, delay, TimeUnit.MILLISECONDS);
   }
 

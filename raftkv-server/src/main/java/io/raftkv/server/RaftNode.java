@@ -258,10 +258,12 @@ public final class RaftNode<R> implements AutoCloseable {
         if (now - nextTick >= 0) {
           // Ticks measure real time (§5.2's timeouts are durations): a loop that woke late or
           // spent a while in an fsync catches up on the ticks it owes, or every timeout would
-          // stretch by the loop's lateness (measured: elections ~50% slower at 1 ms ticks). At
-          // most one election timeout's worth: after a longer stall the state is the same.
+          // stretch by the loop's lateness. But never a minimum election timeout's worth in one
+          // burst: that could cross two CheckQuorum checks with no message handled in between
+          // and depose a healthy leader, or time out a follower that just heard a heartbeat
+          // queued during the stall. The rest of a long stall is forgiven.
           long owed = 1 + (now - nextTick) / tickNanos;
-          long ticks = Math.min(owed, raft.config().electionTimeoutMaxTicks());
+          long ticks = Math.min(owed, raft.config().electionTimeoutMinTicks() - 1);
           for (long i = 0; i < ticks; i++) {
             tick(now);
           }

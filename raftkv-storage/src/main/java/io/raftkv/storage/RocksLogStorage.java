@@ -110,12 +110,25 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
    *     beyond the log
    */
   public synchronized PersistentState load(long appliedIndex) {
+    return load(appliedIndex, Long.MAX_VALUE);
+  }
+
+  /**
+   * Like {@link #load(long)}, but returns only the entries after {@code appliedIndex - keep}: the
+   * older ones are checked and left on disk (the core reads them back when a follower needs them),
+   * so a restart needs memory for the log's tail only.
+   */
+  public synchronized PersistentState load(long appliedIndex, long keep) {
     if (appliedIndex < 0) {
       throw new IllegalArgumentException("applied index must not be negative: " + appliedIndex);
     }
     HardState hardState;
     List<Entry> entries = new ArrayList<>();
     long prevTerm = 0;
+    // Entries up to here are checked but left on disk: applied ones only, at least `keep` kept.
+    long leaveOnDisk = keep >= appliedIndex ? 0 : appliedIndex - keep;
+    long offsetTerm = 0;
+    long last = 0;
     try {
       byte[] hs = store.db().get(store.metaColumn(), RocksStore.META_HARD_STATE);
       hardState = hs == null ? HardState.getDefaultInstance() : HardState.parseFrom(hs);
@@ -152,7 +165,12 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
               null);
         }
         prevTerm = e.getTerm();
-        entries.add(e);
+        if (index <= leaveOnDisk) {
+          offsetTerm = e.getTerm();
+        } else {
+          entries.add(e);
+        }
+        last = index;
         expected++;
       }
       try {
@@ -162,7 +180,7 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
             "cannot read the Raft log in " + store.directory() + ": " + ex, ex);
       }
     }
-    long last = entries.size();
+
     if (prevTerm > hardState.getCurrentTerm()) {
       throw corrupt(
           "the log's last term "
@@ -184,7 +202,7 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
       hardState = hardState.toBuilder().setCommit(appliedIndex).build();
     }
     lastIndex = last;
-    return new PersistentState(hardState, entries, appliedIndex);
+    return new PersistentState(hardState, entries, appliedIndex, leaveOnDisk, offsetTerm);
   }
 
   /**

@@ -99,6 +99,22 @@ class RocksLogStorageTest {
         .hasMessageContaining("no entry at index 10");
   }
 
+  /** A restart loads only the log's tail: older applied entries stay on disk, readable. */
+  @Test
+  void loadKeepsOnlyTheTailAfterTheAppliedIndex() {
+    log.persist(hardState(2, 0, 9), entries(1, 3, 1), true);
+    log.persist(null, entries(4, 9, 2), true);
+    PersistentState s = log.load(7, 2);
+    assertThat(s.offset()).isEqualTo(5);
+    assertThat(s.offsetTerm()).isEqualTo(2);
+    assertThat(s.entries()).containsExactlyElementsOf(entries(6, 9, 2));
+    assertThat(log.lastIndex()).isEqualTo(9);
+    assertThat(log.read(1, 5)).containsExactlyElementsOf(log.load(0).entries().subList(0, 5));
+    // Never more than what is applied, and nothing when keep covers it.
+    assertThat(log.load(1, 2).offset()).isZero();
+    assertThat(log.load(9, Long.MAX_VALUE).offset()).isZero();
+  }
+
   @Test
   void appendsAccumulateAcrossPersists() {
     log.persist(hardState(1, 0, 0), entries(1, 3, 1), true);
