@@ -322,19 +322,7 @@ public final class BenchMain implements Callable<Integer> {
         description = "Rounds; each runs both systems once (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(
-        names = "--endpoints",
-        split = ",",
-        paramLabel = "HOST:PORT",
-        description = "An existing raftkv cluster (default: bench starts one per round).")
-    List<String> endpoints;
-
-    @Option(
-        names = "--etcd-endpoints",
-        split = ",",
-        paramLabel = "HOST:PORT",
-        description = "An existing etcd cluster (default: bench starts one per round).")
-    List<String> etcdEndpoints;
+    @Mixin ExistingClusters existing;
 
     @Override
     public Integer call() throws Exception {
@@ -342,13 +330,14 @@ public final class BenchMain implements Callable<Integer> {
         throw new IllegalArgumentException("--rounds must be at least 1");
       }
       common.checkNodes();
-      if (etcdEndpoints == null) {
+      if (existing.etcd == null) {
         EtcdTarget.findEtcd(common.etcd); // fail before running anything
       }
       Workload w = common.workload();
       String head = header(w);
       System.out.print(head);
-      CompareRounds result = CompareRounds.run(common, w, rounds, 0, endpoints, etcdEndpoints);
+      CompareRounds result =
+          CompareRounds.run(common, w, rounds, 0, existing.raftkv, existing.etcd);
       Measurement raftkv = result.raftkv();
       Measurement etcd = result.etcd();
       String report = head + '\n' + result.report();

@@ -47,19 +47,8 @@ final class SweepCommand implements Callable<Integer> {
       description = "Rounds per point; each runs both systems once (default ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(
-      names = "--endpoints",
-      split = ",",
-      paramLabel = "HOST:PORT",
-      description = "An existing raftkv cluster (not with --vary nodes; memory is then n/a).")
-  List<String> endpoints;
-
-  @Option(
-      names = "--etcd-endpoints",
-      split = ",",
-      paramLabel = "HOST:PORT",
-      description = "An existing etcd cluster (not with --vary nodes).")
-  List<String> etcdEndpoints;
+  /** Not with --vary nodes: bench cannot resize a cluster it did not start. */
+  @Mixin ExistingClusters existing;
 
   @Option(
       names = "--chart-dir",
@@ -90,13 +79,13 @@ final class SweepCommand implements Callable<Integer> {
     if (rounds < 1) {
       throw new IllegalArgumentException("--rounds must be at least 1");
     }
-    if (param == SweepValues.Param.NODES && (endpoints != null || etcdEndpoints != null)) {
+    if (param == SweepValues.Param.NODES && (existing.raftkv != null || existing.etcd != null)) {
       throw new IllegalArgumentException("--vary nodes needs clusters that bench starts");
     }
     if (common.chart != null) {
       throw new IllegalArgumentException("sweep writes its charts with --chart-dir DIR");
     }
-    if (etcdEndpoints == null) {
+    if (existing.etcd == null) {
       EtcdTarget.findEtcd(common.etcd); // fail before running anything
     }
     // Check every point's flags before the first (long) run.
@@ -129,7 +118,7 @@ final class SweepCommand implements Callable<Integer> {
               param.name, param.format(v), i + 1, points.size(), common.nodes, w.describe());
       System.out.print(title);
       CompareRounds result =
-          CompareRounds.run(common, w, rounds, i * rounds, endpoints, etcdEndpoints);
+          CompareRounds.run(common, w, rounds, i * rounds, existing.raftkv, existing.etcd);
       String section = title + result.report();
       System.out.print(section.substring(title.length()));
       perPoint.append(section);
