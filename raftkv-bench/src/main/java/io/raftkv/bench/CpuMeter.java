@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -73,15 +72,7 @@ final class CpuMeter {
 
   /** utime + stime of a process and its descendants in clock ticks; -1 when unreadable. */
   static long treeTicks(long pid) {
-    long own = ticks(pid);
-    if (own < 0) {
-      return -1;
-    }
-    Optional<ProcessHandle> h = ProcessHandle.of(pid);
-    if (h.isPresent()) {
-      own += h.get().descendants().mapToLong(d -> Math.max(0, ticks(d.pid()))).sum();
-    }
-    return own;
+    return ProcessTree.sum(pid, CpuMeter::ticks);
   }
 
   static long ticks(long pid) {

@@ -12,6 +12,7 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.raftkv.testkit.FreePorts;
+import io.raftkv.testkit.ServerProcesses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -163,7 +164,7 @@ final class EtcdTarget implements Target {
         procs.add(pb.start());
       }
       for (int i = 0; i < nodes; i++) {
-        Processes.awaitListening(
+        ServerProcesses.awaitListening(
             "etcd member " + i,
             procs.get(i),
             ports[i],
@@ -223,7 +224,7 @@ final class EtcdTarget implements Target {
         return;
       } catch (Exception e) {
         last = e;
-        Processes.sleep(100);
+        ServerProcesses.sleep(100);
       }
     }
     throw new IllegalStateException(
@@ -233,7 +234,7 @@ final class EtcdTarget implements Target {
             + limit.toSeconds()
             + " s: "
             + last
-            + (dataDir != null ? Processes.tail(dataDir.resolve("m0.log")) : ""));
+            + (dataDir != null ? ServerProcesses.tail(dataDir.resolve("m0.log")) : ""));
   }
 
   private static ByteSequence bytes(byte[] b) {
@@ -269,11 +270,6 @@ final class EtcdTarget implements Target {
   public Session session(int index) {
     KV kv = client(index).getKVClient();
     return new Session() {
-      @Override
-      public void get(byte[] key) throws Exception {
-        kv.get(bytes(key), LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      }
-
       @Override
       public java.util.Optional<byte[]> read(byte[] key) throws Exception {
         GetResponse r = kv.get(bytes(key), LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -332,9 +328,9 @@ final class EtcdTarget implements Target {
         c.close();
       }
     }
-    Processes.stopAll(processes);
+    ServerProcesses.stopAll(processes);
     if (!keepData) {
-      Processes.deleteTree(dataDir);
+      ServerProcesses.deleteTree(dataDir);
     }
   }
 }

@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.raftkv.client.KvClient;
 import io.raftkv.testkit.FreePorts;
+import io.raftkv.testkit.ServerProcesses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -130,7 +131,7 @@ final class RaftkvTarget implements Target {
         procs.add(t.launch(i));
       }
       for (int i = 0; i < nodes; i++) {
-        Processes.awaitListening(
+        ServerProcesses.awaitListening(
             "raftkv node " + i,
             procs.get(i),
             kvs[i],
@@ -184,7 +185,7 @@ final class RaftkvTarget implements Target {
     }
     processes.set(i, launch(i));
     String ep = endpoints.get(i);
-    Processes.awaitListening(
+    ServerProcesses.awaitListening(
         "raftkv node " + i,
         processes.get(i),
         Integer.parseInt(ep.substring(ep.lastIndexOf(':') + 1)),
@@ -205,7 +206,7 @@ final class RaftkvTarget implements Target {
           return;
         } catch (Exception e) {
           last = e;
-          Processes.sleep(100);
+          ServerProcesses.sleep(100);
         }
       }
     }
@@ -216,7 +217,7 @@ final class RaftkvTarget implements Target {
             + limit.toSeconds()
             + " s: "
             + last
-            + (dataDir != null ? Processes.tail(dataDir.resolve("node-0.log")) : ""));
+            + (dataDir != null ? ServerProcesses.tail(dataDir.resolve("node-0.log")) : ""));
   }
 
   private ManagedChannel channel(String address, int index) {
@@ -255,11 +256,6 @@ final class RaftkvTarget implements Target {
     KvClient client =
         KvClient.builder(endpoints).channelFactory(address -> channel(address, index)).build();
     return new Session() {
-      @Override
-      public void get(byte[] key) throws Exception {
-        client.get(key);
-      }
-
       @Override
       public java.util.Optional<byte[]> read(byte[] key) throws Exception {
         return client.get(key);
@@ -302,9 +298,9 @@ final class RaftkvTarget implements Target {
         }
       }
     }
-    Processes.stopAll(processes);
+    ServerProcesses.stopAll(processes);
     if (!keepData) {
-      Processes.deleteTree(dataDir);
+      ServerProcesses.deleteTree(dataDir);
     }
   }
 }

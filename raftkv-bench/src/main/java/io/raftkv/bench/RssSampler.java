@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -85,15 +84,7 @@ final class RssSampler {
 
   /** VmRSS of a process plus its descendants, in KiB; -1 when the process cannot be read. */
   static long treeRssKib(long pid) {
-    long own = rssKib(pid);
-    if (own < 0) {
-      return -1;
-    }
-    Optional<ProcessHandle> h = ProcessHandle.of(pid);
-    if (h.isPresent()) {
-      own += h.get().descendants().mapToLong(d -> Math.max(0, rssKib(d.pid()))).sum();
-    }
-    return own;
+    return ProcessTree.sum(pid, RssSampler::rssKib);
   }
 
   static long rssKib(long pid) {

@@ -29,14 +29,12 @@ interface Target extends AutoCloseable {
 
   /** One simulated client's view: blocking operations; an exception is an error. */
   interface Session extends AutoCloseable {
-    void get(byte[] key) throws Exception;
+    /** A linearizable read: the value, or empty when the key does not exist. */
+    java.util.Optional<byte[]> read(byte[] key) throws Exception;
 
-    /**
-     * A linearizable read like {@link #get}, returning the value (empty when the key does not
-     * exist), for experiments that check what they read. A default so other sessions still compile.
-     */
-    default java.util.Optional<byte[]> read(byte[] key) throws Exception {
-      throw new UnsupportedOperationException(getClass().getName() + " cannot return values");
+    /** The workload's GET: a linearizable read whose value nobody looks at. */
+    default void get(byte[] key) throws Exception {
+      read(key);
     }
 
     void put(byte[] key, byte[] value) throws Exception;

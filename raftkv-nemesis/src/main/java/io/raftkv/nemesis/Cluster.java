@@ -10,23 +10,20 @@ import io.raftkv.proto.admin.Role;
 import io.raftkv.proto.admin.StatusRequest;
 import io.raftkv.proto.admin.StatusResponse;
 import io.raftkv.testkit.FreePorts;
+import io.raftkv.testkit.ServerProcesses;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * A cluster of real {@code build/dev/svr} processes on loopback (free ports, data under one
@@ -141,25 +138,7 @@ final class Cluster implements AutoCloseable {
 
   /** Waits until node i's KV port accepts connections. */
   void awaitListening(int i, Duration limit) {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (true) {
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", kvsPorts[i]), 200);
-        return;
-      } catch (IOException e) {
-        // not yet
-      }
-      Process p = processes[i];
-      if (p == null || !p.isAlive()) {
-        throw new IllegalStateException(
-            "node " + i + " exited before listening on " + kvsPorts[i] + tail(log(i)));
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            "node " + i + " not listening after " + limit.toSeconds() + " s" + tail(log(i)));
-      }
-      sleep(50);
-    }
+    ServerProcesses.awaitListening("node " + i, processes[i], kvsPorts[i], limit, log(i));
   }
 
   /** kill -9 (SIGKILL: no chance to flush anything), and wait for the process to be gone. */
@@ -249,7 +228,7 @@ final class Cluster implements AutoCloseable {
         return;
       } catch (StatusRuntimeException e) {
         last = e;
-        sleep(200);
+        ServerProcesses.sleep(200);
       }
     }
     throw new IllegalStateException("chaos on node " + i + " failed: " + last, last);
@@ -308,38 +287,6 @@ final class Cluster implements AutoCloseable {
 
   /** Deletes the data directory and logs. */
   void deleteData() {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      System.err.println("nemesis: could not delete " + dir + ": " + e);
-    }
-  }
-
-  /** The last lines of a log, for error messages. */
-  static String tail(Path log) {
-    try {
-      if (log != null && Files.exists(log)) {
-        List<String> lines = Files.readAllLines(log);
-        return "\n--- last lines of "
-            + log
-            + ":\n"
-            + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
-      }
-    } catch (IOException | UncheckedIOException e) {
-      return "";
-    }
-    return "";
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
+    ServerProcesses.deleteTree(dir);
   }
 }

@@ -7,6 +7,7 @@ import io.raftkv.linearizability.KvInput;
 import io.raftkv.linearizability.KvOutput;
 import io.raftkv.proto.admin.PeerFault;
 import io.raftkv.proto.admin.StatusResponse;
+import io.raftkv.testkit.ServerProcesses;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -220,7 +221,7 @@ final class NemesisRunner {
     FaultType[] types = FaultType.values();
     long end = clock.getAsLong() + config.schedule().toNanos();
     // A moment of calm first, so that the clients are running when the first fault hits.
-    Cluster.sleep(1000);
+    ServerProcesses.sleep(1000);
     int n = 0;
     List<FaultType> bag = new ArrayList<>();
     while (clock.getAsLong() < end && (config.maxFaults() <= 0 || n < config.maxFaults())) {
@@ -237,7 +238,7 @@ final class NemesisRunner {
       long hold = between(config.holdMin(), config.holdMax());
       String what = inject(cluster, type, hold);
       long healed = clock.getAsLong();
-      Cluster.sleep(between(config.quietMin(), config.quietMax()));
+      ServerProcesses.sleep(between(config.quietMin(), config.quietMax()));
       long stop = clock.getAsLong();
       long stall = workload.longestWriteGap(start, stop);
       FaultRecord f = new FaultRecord(n, type, what, start, healed, stop, stall);
@@ -263,7 +264,7 @@ final class NemesisRunner {
       case KILL_LEADER, KILL_RANDOM -> {
         int victim = type == FaultType.KILL_LEADER ? leaderOrRandom(cluster) : random.nextInt(size);
         cluster.kill(victim);
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.start(victim);
         cluster.awaitListening(victim, Duration.ofSeconds(90));
         return "kill -9 node " + victim + ", restarted after " + hold;
@@ -272,7 +273,7 @@ final class NemesisRunner {
         boolean leader = type == FaultType.PAUSE_LEADER;
         int victim = leader ? leaderOrRandom(cluster) : random.nextInt(size);
         cluster.pause(victim);
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.resume(victim);
         return "SIGSTOP node " + victim + (leader ? " (leader)" : "") + ", SIGCONT after " + hold;
       }
@@ -280,7 +281,7 @@ final class NemesisRunner {
         int l = leaderOrRandom(cluster);
         List<Set<Integer>> sides = List.of(Set.of(l), others(size, Set.of(l)));
         partition(cluster, sides);
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
         return "leader " + l + " isolated for " + hold;
       }
@@ -295,7 +296,7 @@ final class NemesisRunner {
         Set<Integer> minority = new TreeSet<>(order.subList(0, (size - 1) / 2));
         Set<Integer> majority = others(size, minority);
         partition(cluster, List.of(minority, majority));
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
         return "partition " + minority + " | " + majority + " (leader was " + l + ") for " + hold;
       }
@@ -313,7 +314,7 @@ final class NemesisRunner {
           }
           cluster.cut(node, cut);
         }
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
         return "ring " + ring + " (each node reaches its two neighbours only) for " + hold;
       }
@@ -323,7 +324,7 @@ final class NemesisRunner {
         int f = peers.get(random.nextInt(peers.size()));
         int delay = 50 + random.nextInt(101);
         cluster.chaos(l, List.of(delay(f, delay)));
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
         return "leader " + l + " -> follower " + f + " delayed " + delay + " ms for " + hold;
       }
@@ -339,7 +340,7 @@ final class NemesisRunner {
           faults.add(delay(p, delay));
         }
         cluster.chaos(l, faults);
-        Cluster.sleep(holdMillis);
+        ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
         return "leader " + l + " -> nodes " + slow + " delayed " + delay + " ms for " + hold;
       }
@@ -391,7 +392,7 @@ final class NemesisRunner {
       if (clock.getAsLong() > deadline) {
         return random.nextInt(cluster.size());
       }
-      Cluster.sleep(100);
+      ServerProcesses.sleep(100);
     }
   }
 
@@ -409,7 +410,7 @@ final class NemesisRunner {
           return;
         } catch (KvException e) {
           last = e;
-          Cluster.sleep(200);
+          ServerProcesses.sleep(200);
         }
       }
     }
@@ -418,7 +419,7 @@ final class NemesisRunner {
             + limit.toSeconds()
             + " s: "
             + last
-            + Cluster.tail(cluster.log(0)));
+            + ServerProcesses.tail(cluster.log(0)));
   }
 
   private Result check(Cluster cluster, Workload workload, List<FaultRecord> faults)
@@ -440,7 +441,7 @@ final class NemesisRunner {
           if (read.outcome() == Op.Outcome.OK) {
             break;
           }
-          Cluster.sleep(250);
+          ServerProcesses.sleep(250);
         }
         if (read.outcome() != Op.Outcome.OK) {
           throw new IllegalStateException("cannot read " + key + " after healing: " + read.error());
@@ -531,7 +532,7 @@ final class NemesisRunner {
       if (clock.getAsLong() > deadline) {
         return List.of("replicas did not converge within 60 s: " + why);
       }
-      Cluster.sleep(500);
+      ServerProcesses.sleep(500);
     }
   }
 
