@@ -62,10 +62,6 @@ final class Measurement {
     runs += other.runs;
   }
 
-  long totalOps() {
-    return histograms.values().stream().mapToLong(Histogram::getTotalCount).sum();
-  }
-
   long totalErrors() {
     return errors.values().stream().mapToLong(Long::longValue).sum();
   }

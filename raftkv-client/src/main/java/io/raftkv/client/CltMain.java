@@ -327,7 +327,7 @@ public final class CltMain {
     }
     String message = r.getMessage();
     if (message.isEmpty()) {
-      message = KvClient.defaultMessage(r.getStatus());
+      message = RetryPolicy.defaultMessage(r.getStatus());
       if (r.getStatus() == Status.NOT_LEADER && !r.getLeaderAddress().isEmpty()) {
         message += "; the leader is at " + r.getLeaderAddress();
       }
@@ -410,11 +410,6 @@ public final class CltMain {
     out.write(v, 0, v.length);
     out.write('\n');
     out.flush();
-  }
-
-  private int usageError(String message) {
-    err.println("clt: " + message + " (see clt --help)");
-    return 1;
   }
 
   /** "host:port" or a bare port (meaning 127.0.0.1), as "host:port"; null if malformed. */

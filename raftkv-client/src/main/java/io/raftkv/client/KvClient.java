@@ -17,7 +17,6 @@ import io.raftkv.proto.kvs.Status;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -137,35 +136,29 @@ public final class KvClient implements AutoCloseable {
     return builder(servers).build();
   }
 
-  private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-
-  private final long timeoutNanos;
-  private final long attemptTimeoutNanos;
-  private final long initialBackoffNanos;
-  private final long maxBackoffNanos;
+  private final RetryPolicy policy;
   private final Function<String, ManagedChannel> channelFactory;
-  private final LongSupplier clientIds;
-
-  /** Known servers: the configured ones plus leaders learned from hints. Guarded by itself. */
-  private final List<String> servers;
-
+  private final ServerRouting routing;
   private final ConcurrentHashMap<String, ManagedChannel> channels = new ConcurrentHashMap<>();
-  private volatile String leader;
   private volatile boolean closed;
 
+  /** One write outstanding at a time per session: writes hold this while they run. */
   private final Object writeLock = new Object();
+
   // Guarded by writeLock.
-  private long clientId;
-  private long lastSequence;
+  private final WriteSession session;
 
   private KvClient(Builder b) {
-    this.timeoutNanos = b.timeout.toNanos();
-    this.attemptTimeoutNanos = b.attemptTimeout.toNanos();
-    this.initialBackoffNanos = b.initialBackoff.toNanos();
-    this.maxBackoffNanos = b.maxBackoff.toNanos();
+    this.policy =
+        new RetryPolicy(
+            b.timeout.toNanos(),
+            b.attemptTimeout.toNanos(),
+            b.initialBackoff.toNanos(),
+            b.maxBackoff.toNanos());
     this.channelFactory = b.channelFactory;
-    this.clientIds = b.clientIds != null ? b.clientIds : () -> RandomIds.RANDOM.nextLong();
-    this.servers = new ArrayList<>(b.servers);
+    this.session =
+        new WriteSession(b.clientIds != null ? b.clientIds : () -> RandomIds.RANDOM.nextLong());
+    this.routing = new ServerRouting(b.servers);
   }
 
   // ------------------------------------------------------------------ operations
@@ -240,20 +233,20 @@ public final class KvClient implements AutoCloseable {
 
   /** The last server known to lead, or null. */
   public String leader() {
-    return leader;
+    return routing.leader();
   }
 
   /** The current session's client id (0 before the first write). */
   public long clientId() {
     synchronized (writeLock) {
-      return clientId;
+      return session.clientId();
     }
   }
 
   /** The sequence number of the last write sent (0 before the first write of a session). */
   public long lastSequence() {
     synchronized (writeLock) {
-      return lastSequence;
+      return session.lastSequence();
     }
   }
 
@@ -283,271 +276,78 @@ public final class KvClient implements AutoCloseable {
     KvResponse call(KvServiceBlockingStub stub);
   }
 
-  /** Result of one attempt: a server's answer, or a transport failure (response null). */
-  private record Attempt(String server, KvResponse response, Status status, String message) {}
-
   private KvResponse write(String op, WriteRpc rpc) throws KvException {
     synchronized (writeLock) {
       checkOpen();
-      long deadline = System.nanoTime() + timeoutNanos;
-      SessionHeader session = nextSession();
-      Route route = new Route();
-      boolean maybeApplied = false;
-      boolean renewed = false;
-      Attempt last;
-      while (true) {
-        SessionHeader s = session;
-        last = attempt(route.target(), deadline, stub -> rpc.call(stub, s));
-        switch (last.status()) {
-          case OK, NO_KEY -> {
-            leader = last.server();
-            return last.response();
-          }
-          case INVALID_ARGUMENT -> {
-            // Refused as malformed (possibly by a follower, which checks before redirecting).
-            throw new KvException(last.status(), last.message());
-          }
-          case INTERNAL -> {
-            // A bug or storage failure on the server: it may have happened after the write was
-            // proposed, so only "unknown" is safe to claim unless nothing can have applied.
-            if (maybeApplied || last.response() != null) {
-              throw new OutcomeUnknownException(
-                  Status.INTERNAL, op + " outcome unknown: " + last.message());
-            }
-            throw new KvException(Status.INTERNAL, last.message());
-          }
-          case SESSION_EXPIRED -> {
-            leader = last.server();
-            // This attempt changed nothing; an earlier one may have been applied, though.
-            newSession();
-            if (!maybeApplied && renewed) {
-              throw new KvException(Status.SESSION_EXPIRED, last.message());
-            }
-            if (maybeApplied) {
-              throw new OutcomeUnknownException(
-                  Status.SESSION_EXPIRED,
-                  op
-                      + " outcome unknown: the session expired ("
-                      + last.message()
-                      + "); an earlier attempt may have been applied");
-            }
-            renewed = true;
-            session = nextSession();
-            continue; // nothing was applied: send it again at once under the new session
-          }
-          case NOT_LEADER -> route.notLeader(last);
-          default -> {
-            // UNAVAILABLE, TIMEOUT or a transport failure: the write may have been applied.
-            maybeApplied = true;
-            route.failed(last.server());
-          }
-        }
-        if (!route.pause(deadline)) {
-          if (maybeApplied) {
-            throw new OutcomeUnknownException(
-                last.status(),
-                op
-                    + " outcome unknown: no answer within "
-                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                    + " ms; last: "
-                    + last.message());
-          }
-          throw deadlineFailure(last);
-        }
-      }
+      RetryPolicy.Operation o =
+          policy.write(op, routing, session, System.nanoTime(), ThreadLocalRandom.current());
+      return run(o, stub -> rpc.call(stub, o.session()));
     }
   }
 
   private KvResponse read(String op, String server, ReadRpc rpc) throws KvException {
     checkOpen();
-    long deadline = System.nanoTime() + timeoutNanos;
-    Route route = server == null ? new Route() : new Route(server);
+    RetryPolicy.Operation o =
+        policy.read(op, routing, server, System.nanoTime(), ThreadLocalRandom.current());
+    return run(o, rpc);
+  }
+
+  /** Attempts until the policy says done or failed, sleeping its backoffs. */
+  private KvResponse run(RetryPolicy.Operation o, ReadRpc rpc) throws KvException {
     while (true) {
-      Attempt last = attempt(route.target(), deadline, rpc::call);
-      switch (last.status()) {
-        case OK, NO_KEY -> {
-          if (server == null) {
-            leader = last.server();
-          }
-          return last.response();
-        }
-        case INVALID_ARGUMENT, INTERNAL, SESSION_EXPIRED ->
-            throw new KvException(last.status(), last.message());
-        case NOT_LEADER -> route.notLeader(last);
-        default -> route.failed(last.server());
-      }
-      if (!route.pause(deadline)) {
-        throw deadlineFailure(last);
-      }
-    }
-  }
-
-  private KvException deadlineFailure(Attempt last) {
-    String within = "within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms";
-    if (last.status() == Status.NOT_LEADER) {
-      return new KvException(
-          Status.UNAVAILABLE,
-          "no leader found " + within + "; last: " + last.message(),
-          last.response().getLeaderAddress());
-    }
-    return new KvException(last.status(), "no answer " + within + "; last: " + last.message());
-  }
-
-  private Attempt attempt(String server, long deadline, ReadRpc rpc) {
-    long budget = Math.min(attemptTimeoutNanos, deadline - System.nanoTime());
-    try {
-      KvServiceBlockingStub stub =
-          KvServiceGrpc.newBlockingStub(channel(server))
-              .withDeadlineAfter(Math.max(budget, 1), TimeUnit.NANOSECONDS);
-      KvResponse r = rpc.call(stub);
-      String message = r.getMessage();
-      if (message.isEmpty() && r.getStatus() != Status.OK) {
-        message = defaultMessage(r.getStatus());
-      }
-      return new Attempt(server, r, r.getStatus(), message);
-    } catch (StatusRuntimeException e) {
-      io.grpc.Status g = e.getStatus();
-      Status status =
-          switch (g.getCode()) {
-            case DEADLINE_EXCEEDED -> Status.TIMEOUT;
-            case UNAVAILABLE, CANCELLED, RESOURCE_EXHAUSTED, ABORTED, UNKNOWN -> Status.UNAVAILABLE;
-            default -> Status.INTERNAL;
-          };
-      String what = g.getDescription() != null ? g.getDescription() : g.getCode().toString();
-      if (g.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
-        what = "no answer within " + TimeUnit.NANOSECONDS.toMillis(Math.max(budget, 0)) + " ms";
-      }
-      return new Attempt(server, null, status, server + ": " + what);
-    }
-  }
-
-  /**
-   * Which server to try next within one operation, and how long to wait before the retry: a leader
-   * hint is followed at once (a bounded number of times in a row); any other retry moves to the
-   * next server after an exponentially growing, jittered backoff.
-   */
-  private final class Route {
-    private final String fixed;
-    private String target;
-    private boolean followHint;
-    private int hintsInARow;
-    private long backoff = initialBackoffNanos;
-
-    Route() {
-      this.fixed = null;
-      String l = leader;
-      this.target = l != null ? l : firstServer();
-    }
-
-    Route(String fixed) {
-      this.fixed = fixed;
-      this.target = fixed;
-    }
-
-    String target() {
-      return target;
-    }
-
-    void notLeader(Attempt a) {
-      String hint = a.response().getLeaderAddress();
-      if (a.server().equals(leader)) {
-        leader = null;
-      }
-      if (fixed == null
-          && !hint.isEmpty()
-          && !hint.equals(a.server())
-          && hintsInARow < serverCount()) {
-        learn(hint);
-        leader = hint;
-        target = hint;
-        followHint = true;
-        hintsInARow++;
-      } else {
-        target = fixed != null ? fixed : nextServer(a.server());
-        followHint = false;
-      }
-    }
-
-    void failed(String server) {
-      if (server.equals(leader)) {
-        leader = null;
-      }
-      target = fixed != null ? fixed : nextServer(server);
-      followHint = false;
-    }
-
-    /**
-     * Waits before the next attempt; false if the deadline leaves no time for one. An attempt needs
-     * at least a few milliseconds: one cut off by its deadline counts as possibly applied.
-     */
-    boolean pause(long deadline) {
-      long minAttempt = Math.min(attemptTimeoutNanos, MIN_ATTEMPT_NANOS);
-      if (followHint) {
-        followHint = false;
-        return deadline - System.nanoTime() >= minAttempt;
-      }
-      hintsInARow = 0;
-      long sleep = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
-      backoff = Math.min(maxBackoffNanos, backoff * 2);
-      long left = deadline - System.nanoTime();
-      if (left < sleep + minAttempt) {
-        return false;
-      }
+      String server = o.target();
+      long budget = o.attemptBudgetNanos(System.nanoTime());
+      KvResponse response = null;
+      RetryPolicy.Answer answer;
       try {
-        TimeUnit.NANOSECONDS.sleep(sleep);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
+        KvServiceBlockingStub stub =
+            KvServiceGrpc.newBlockingStub(channel(server))
+                .withDeadlineAfter(budget, TimeUnit.NANOSECONDS);
+        response = rpc.call(stub);
+        answer = RetryPolicy.Answer.of(server, response);
+      } catch (StatusRuntimeException e) {
+        answer = transportFailure(server, e.getStatus(), budget);
       }
-      return !closed && deadline - System.nanoTime() >= minAttempt;
+      RetryPolicy.Decision d = o.onAnswer(answer, System.nanoTime());
+      switch (d.kind()) {
+        case DONE -> {
+          return response;
+        }
+        case FAIL -> throw d.error();
+        case RETRY -> sleep(d.delayNanos());
+      }
+    }
+  }
+
+  /** How a failed call reads to the policy: a deadline is TIMEOUT, a lost server UNAVAILABLE. */
+  private static RetryPolicy.Answer transportFailure(
+      String server, io.grpc.Status g, long budgetNanos) {
+    Status status =
+        switch (g.getCode()) {
+          case DEADLINE_EXCEEDED -> Status.TIMEOUT;
+          case UNAVAILABLE, CANCELLED, RESOURCE_EXHAUSTED, ABORTED, UNKNOWN -> Status.UNAVAILABLE;
+          default -> Status.INTERNAL;
+        };
+    String what = g.getDescription() != null ? g.getDescription() : g.getCode().toString();
+    if (g.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+      what = "no answer within " + TimeUnit.NANOSECONDS.toMillis(budgetNanos) + " ms";
+    }
+    return RetryPolicy.Answer.transportFailure(server, status, server + ": " + what);
+  }
+
+  private void sleep(long nanos) throws KvException {
+    try {
+      TimeUnit.NANOSECONDS.sleep(nanos);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new KvException(Status.UNAVAILABLE, "interrupted");
+    }
+    if (closed) {
+      throw new KvException(Status.UNAVAILABLE, "the client is closed");
     }
   }
 
   // ------------------------------------------------------------------ helpers
-
-  private SessionHeader nextSession() {
-    if (clientId == 0) {
-      newSession();
-    }
-    lastSequence++;
-    return SessionHeader.newBuilder().setClientId(clientId).setSequence(lastSequence).build();
-  }
-
-  private void newSession() {
-    long id;
-    do {
-      id = clientIds.getAsLong();
-    } while (id == 0 || id == clientId);
-    clientId = id;
-    lastSequence = 0;
-  }
-
-  private String firstServer() {
-    synchronized (servers) {
-      return servers.get(0);
-    }
-  }
-
-  private String nextServer(String current) {
-    synchronized (servers) {
-      int i = servers.indexOf(current);
-      return servers.get((i + 1) % servers.size());
-    }
-  }
-
-  private int serverCount() {
-    synchronized (servers) {
-      return servers.size();
-    }
-  }
-
-  private void learn(String server) {
-    synchronized (servers) {
-      if (!servers.contains(server)) {
-        servers.add(server);
-      }
-    }
-  }
 
   private ManagedChannel channel(String server) {
     return channels.computeIfAbsent(server, channelFactory);
@@ -565,20 +365,6 @@ public final class KvClient implements AutoCloseable {
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  static String defaultMessage(Status status) {
-    return switch (status) {
-      case OK -> "ok";
-      case NOT_LEADER -> "not the leader";
-      case NO_KEY -> "no such key";
-      case INVALID_ARGUMENT -> "invalid argument";
-      case UNAVAILABLE -> "the cluster is unavailable";
-      case TIMEOUT -> "timed out";
-      case INTERNAL -> "internal server error";
-      case SESSION_EXPIRED -> "the client session expired";
-      default -> "unrecognized status " + status;
-    };
   }
 
   /** Session ids; created on first use (seeding costs start-up time a read does not need). */

@@ -2,9 +2,12 @@ package io.raftkv.server;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.raftkv.node.KvService;
+import io.raftkv.node.NodeRuntime;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
+import io.raftkv.raft.SoftState;
 import io.raftkv.storage.KvStateMachine;
 import io.raftkv.storage.NodeIdentity;
 import io.raftkv.storage.RocksLogStorage;
@@ -12,7 +15,6 @@ import io.raftkv.storage.RocksStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -70,27 +72,47 @@ public final class KvServer implements AutoCloseable {
       this.transport =
           new PeerTransport(
               config.nodeId(), config.raftPeersById(), config.peerQueueMessages(), chaos, metrics);
-      this.node =
-          new RaftNode<>(
+      NodeRuntime<KvStateMachine.Applied> runtime =
+          new NodeRuntime<>(
               raft,
               stateMachine.appliedIndex(),
               metrics.timed(logStorage),
               transport,
               this::apply,
-              config.tickMillis(),
-              KvServer::halt);
+              new NodeRuntime.Timing(
+                  TimeUnit.MILLISECONDS.toNanos(config.tickMillis()),
+                  TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis())),
+              new RoleLogger(config.nodeId()),
+              System.nanoTime(),
+              System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.tickMillis()));
+      if (config.startAsLeader()) {
+        runtime.campaignUntilLeaderKnown(
+            TimeUnit.MILLISECONDS.toNanos(10 * config.electionTimeoutMaxMillis() + 10_000));
+      } else {
+        runtime.holdElections(TimeUnit.MILLISECONDS.toNanos(config.startupGraceMillis()));
+      }
+      KvService service =
+          new KvService(
+              runtime,
+              stateMachine,
+              new KvService.Limits(config.maxKeyBytes(), config.maxValueBytes()),
+              config::kvsAddressOf,
+              SYSTEM_CLOCK,
+              metrics.kvProbe());
+      this.node = new RaftNode<>(runtime, KvServer::halt);
       this.raftServer =
           bind(
               "raft",
               config.raftAddress().host(),
               config.raftAddress().port(),
-              new RaftTransportService(config.nodeId(), node::receive, chaos, metrics));
+              new RaftTransportService(
+                  config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics));
       this.kvsServer =
           bind(
               "kvs",
               config.kvsHost(),
               config.kvsPort(),
-              new KvServiceImpl(node, stateMachine, config, metrics),
+              new KvServiceImpl(node, service),
               new AdminServiceImpl(node, config, transport, chaos, metrics));
     } catch (RuntimeException e) {
       store.close();
@@ -101,11 +123,6 @@ public final class KvServer implements AutoCloseable {
   /** Opens the data directory, binds both ports and starts the node. */
   public static KvServer start(ServerConfig config) {
     KvServer s = new KvServer(config);
-    if (config.startAsLeader()) {
-      s.node.campaignUntilLeaderKnown(10 * config.electionTimeoutMaxMillis() + 10_000);
-    } else {
-      s.node.holdElections(config.startupGraceMillis());
-    }
     s.node.start();
     log.info(
         "node {} up: raft {}, kvs {}:{}, data {}",
@@ -158,17 +175,30 @@ public final class KvServer implements AutoCloseable {
     KvStateMachine.ApplyResult result = stateMachine.apply(entries);
     metrics.record(Metrics.Stage.APPLY, System.nanoTime() - t0);
     metrics.entriesApplied.add(entries.size());
-    List<KvStateMachine.Applied> aligned = new ArrayList<>(entries.size());
-    int r = 0;
-    for (Entry e : entries) {
-      List<KvStateMachine.Applied> rs = result.results();
-      if (r < rs.size() && rs.get(r).index() == e.getIndex()) {
-        aligned.add(rs.get(r++));
-      } else {
-        aligned.add(null); // already applied before a restart: no client waits on it
+    return result.results();
+  }
+
+  private static final KvService.Clock SYSTEM_CLOCK =
+      new KvService.Clock() {
+        @Override
+        public long wallMillis() {
+          return System.currentTimeMillis();
+        }
+
+        @Override
+        public long nanos() {
+          return System.nanoTime();
+        }
+      };
+
+  /** Logs every role change, one line each. */
+  private record RoleLogger(int nodeId) implements NodeRuntime.Listener {
+    @Override
+    public void softStateChanged(SoftState before, SoftState now, long term) {
+      if (now.role() != before.role()) {
+        log.info("node {} is {} in term {} (leader {})", nodeId, now.role(), term, now.leaderId());
       }
     }
-    return aligned;
   }
 
   public RaftNode<KvStateMachine.Applied> node() {

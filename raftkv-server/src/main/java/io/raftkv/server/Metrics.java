@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.node.KvService;
 import io.raftkv.proto.admin.StageLatency;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
@@ -69,6 +70,31 @@ final class Metrics {
   }
 
   /** Records one duration of {@code stage}, in nanoseconds (kept in microseconds, at least 1). */
+  /** The KV service's requests: counted, and their latencies recorded as WRITE and READ_INDEX. */
+  KvService.Probe kvProbe() {
+    return new KvService.Probe() {
+      @Override
+      public void writeProposed() {
+        proposals.increment();
+      }
+
+      @Override
+      public void writeCompleted(long nanos) {
+        record(Stage.WRITE, nanos);
+      }
+
+      @Override
+      public void readRequested() {
+        readBarriers.increment();
+      }
+
+      @Override
+      public void readIndexCompleted(long nanos) {
+        record(Stage.READ_INDEX, nanos);
+      }
+    };
+  }
+
   void record(Stage stage, long nanos) {
     recorders[stage.ordinal()].recordValue(Math.max(1, nanos / 1_000));
   }

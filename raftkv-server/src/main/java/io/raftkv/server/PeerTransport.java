@@ -71,13 +71,6 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
     }
   }
 
-  /** Messages dropped because a peer's queue was full, per peer. */
-  Map<Integer, Long> droppedCounts() {
-    Map<Integer, Long> out = new TreeMap<>();
-    peers.forEach((id, p) -> out.put(id, p.dropped()));
-    return out;
-  }
-
   /** Messages handed to peer {@code id}'s stream (0 for an unknown id). */
   long sentCount(int id) {
     PeerClient p = peers.get(id);

@@ -144,8 +144,12 @@ public final class RandomScenario {
       int target = pickTargetPreferringLeader();
       int count = 1 + random.nextInt(3);
       for (int k = 0; k < count; k++) {
-        boolean ok = cluster.readIndex(target, ++reads);
-        act("readIndex " + reads + " on n" + target + (ok ? "" : " (refused)"));
+        long context = cluster.readIndex(target);
+        reads++;
+        act(
+            "readIndex on n"
+                + target
+                + (context != 0 ? " (context " + context + ")" : " (refused)"));
         cluster.runFor(random.nextInt(3));
       }
     } else if (roll < 39) {

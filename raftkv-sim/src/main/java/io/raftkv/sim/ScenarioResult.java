@@ -9,16 +9,28 @@ import java.util.List;
  * @param nodes the cluster size the seed chose
  * @param events simulated events run (ticks and message deliveries)
  * @param simulatedMillis simulated time covered
+ * @param kv whether it was a KV scenario (nodes with the KV service, clients, histories)
  */
 public record ScenarioResult(
-    long seed, int nodes, List<Violation> violations, long events, long simulatedMillis) {
+    long seed,
+    int nodes,
+    List<Violation> violations,
+    long events,
+    long simulatedMillis,
+    boolean kv) {
 
   public ScenarioResult {
     violations = List.copyOf(violations);
   }
 
+  /** A core scenario's result. */
+  public ScenarioResult(
+      long seed, int nodes, List<Violation> violations, long events, long simulatedMillis) {
+    this(seed, nodes, violations, events, simulatedMillis, false);
+  }
+
   /** The command that replays this scenario. */
   public String replayCommand() {
-    return "build/dev/sim --seed " + seed;
+    return "build/dev/sim " + (kv ? "--kv " : "") + "--seed " + seed;
   }
 }

@@ -1,6 +1,7 @@
 package io.raftkv.sim;
 
 import com.google.protobuf.ByteString;
+import io.raftkv.node.NodeRuntime;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * A whole Raft cluster in one thread, on simulated time, a simulated network and simulated disks,
@@ -46,6 +48,11 @@ public final class SimCluster {
   private long maxCommit;
 
   public SimCluster(SimConfig config, long seed) {
+    this(config, seed, SimApp.ENTRIES);
+  }
+
+  /** A cluster whose nodes run {@code app} above the runtime (e.g. the KV service). */
+  public SimCluster(SimConfig config, long seed, SimApp app) {
     this.config = config;
     this.seed = seed;
     SplittableRandom master = new SplittableRandom(seed);
@@ -55,7 +62,7 @@ public final class SimCluster {
     this.nodeRandoms = new SplittableRandom[config.nodes()];
     for (int i = 0; i < nodes.length; i++) {
       nodeRandoms[i] = master.split();
-      nodes[i] = new SimNode(i, config.raftConfig(i), host);
+      nodes[i] = new SimNode(i, config.raftConfig(i), config.tickMillis(), app, host);
     }
     for (int i = 0; i < nodes.length; i++) {
       startNode(i);
@@ -133,6 +140,11 @@ public final class SimCluster {
     return nodes[i].raft();
   }
 
+  /** The live runtime of node {@code i}, or null while it is down. */
+  public NodeRuntime<?> runtime(int i) {
+    return nodes[i].runtime();
+  }
+
   /** Drops node {@code i}'s instance: it never sends again and loses what it did not sync. */
   public void crash(int i) {
     if (!nodes[i].isUp()) {
@@ -160,19 +172,61 @@ public final class SimCluster {
     for (ClusterObserver o : observers) {
       o.restarted(now(), i, log, hs);
     }
-    node.start(nodeRandoms[i].split());
-    int generation = node.generation();
     long phase = 1 + phaseRandom.nextLong(config.tickMillis());
-    queue.at(now() + phase, () -> tick(i, generation));
+    node.start(nodeRandoms[i].split(), now(), now() + phase);
+    scheduleWake(i);
   }
 
-  private void tick(int i, int generation) {
+  /**
+   * Queues node {@code i}'s next turn at the time its runtime asks for (its next tick or request
+   * deadline), as the server's loop polls its inbox until then.
+   */
+  private void scheduleWake(int i) {
     SimNode node = nodes[i];
-    if (node.generation() != generation || !node.isUp()) {
+    long at = node.claimNextWake();
+    if (at != Long.MAX_VALUE) {
+      int generation = node.generation();
+      queue.at(at, () -> wake(i, generation, at));
+    }
+  }
+
+  private void wake(int i, int generation, long at) {
+    SimNode node = nodes[i];
+    if (node.generation() != generation || !node.wakeDue(at)) {
       return;
     }
-    node.handle(Raft::tick);
-    queue.at(now() + config.tickMillis(), () -> tick(i, generation));
+    node.turn(now(), rt -> {});
+    scheduleWake(i);
+  }
+
+  /** One turn of node {@code i} with {@code input}; false if it is down. */
+  private boolean turn(int i, Consumer<NodeRuntime<?>> input) {
+    boolean up = nodes[i].turn(now(), input);
+    scheduleWake(i);
+    return up;
+  }
+
+  /**
+   * Stops node {@code i} without crashing it (SIGSTOP, a long GC pause): it handles nothing until
+   * {@link #resume}; messages and requests for it wait.
+   */
+  public void pause(int i) {
+    nodes[i].pause();
+  }
+
+  /** Resumes a paused node: it handles what waited, and catches up on the ticks it owes. */
+  public void resume(int i) {
+    nodes[i].resume(now());
+    scheduleWake(i);
+  }
+
+  public boolean isPaused(int i) {
+    return nodes[i].isPaused();
+  }
+
+  /** Runs {@code action} at simulated time {@code atMillis} (for clients driven by the caller). */
+  public void schedule(long atMillis, Runnable action) {
+    queue.at(atMillis, action);
   }
 
   /** Ids of live nodes that believe they are leader (several may, in different terms). */
@@ -213,11 +267,11 @@ public final class SimCluster {
   /**
    * Offers a command to node {@code i}.
    *
-   * @return its log index, or 0 if the node is down or not a leader that accepts it
+   * @return its log index, or 0 if the node is down, paused or not a leader that accepts it
    */
   public long propose(int i, ByteString command) {
     long[] index = {0};
-    clientInput(i, r -> index[0] = r.propose(command));
+    submit(i, rt -> index[0] = rt.propose(command, outcome -> {}));
     return index[0];
   }
 
@@ -225,13 +279,16 @@ public final class SimCluster {
    * Asks node {@code i} for a linearizable read point; its {@link ReadState} appears in {@link
    * #readStates(int)} when confirmed.
    *
-   * @return false if the node is down or not the leader
+   * @return the read's context, or 0 if the node is down, paused or not the leader
    */
-  public boolean readIndex(int i, long context) {
-    readsRequested.put(new ReadKey(i, context), maxCommit);
-    boolean[] ok = {false};
-    clientInput(i, r -> ok[0] = r.readIndex(context));
-    return ok[0];
+  public long readIndex(int i) {
+    long atRequest = maxCommit;
+    long[] context = {0};
+    submit(i, rt -> context[0] = rt.read(outcome -> {}));
+    if (context[0] != 0) {
+      readsRequested.put(new ReadKey(i, context[0]), atRequest);
+    }
+    return context[0];
   }
 
   /** Every read state node {@code i} produced, over all its instances, in order. */
@@ -240,36 +297,42 @@ public final class SimCluster {
   }
 
   /**
-   * A client's request reaches node {@code i}. Like the server's event loop, which drains its whole
-   * queue before taking a Ready, the node handles the Ready once all inputs of this simulated
-   * millisecond are in: requests that arrive together share one append per follower (and one
-   * fsync).
+   * A client's request reaches node {@code i}: {@code input} runs against its runtime now. Like the
+   * server's event loop, which drains its whole queue before it flushes, the node flushes once all
+   * inputs of this simulated millisecond are in: requests that arrive together share one append per
+   * follower (and one fsync). A paused node holds the input until it resumes.
+   *
+   * @return false if the node is down
    */
-  private void clientInput(int i, java.util.function.Consumer<Raft> input) {
+  public boolean submit(int i, Consumer<NodeRuntime<?>> input) {
     SimNode node = nodes[i];
-    if (node.applyWithoutDrain(input) && !node.drainScheduled()) {
-      node.setDrainScheduled(true);
+    if (!node.inputWithoutFlush(now(), input)) {
+      return false;
+    }
+    if (!node.flushScheduled() && !node.isPaused()) {
+      node.setFlushScheduled(true);
       int generation = node.generation();
       queue.at(
           now(),
           () -> {
             if (node.generation() == generation) {
-              node.setDrainScheduled(false);
-              node.drain();
+              node.setFlushScheduled(false);
+              turn(i, rt -> {});
             }
           });
     }
+    return true;
   }
 
   /** Makes node {@code i} campaign now; false if it is down. */
   public boolean campaign(int i) {
-    return nodes[i].handle(Raft::campaign);
+    return turn(i, NodeRuntime::campaign);
   }
 
   /** Asks node {@code i} to hand leadership to {@code target}. */
   public boolean transferLeadership(int i, int target) {
     boolean[] ok = {false};
-    nodes[i].handle(r -> ok[0] = r.transferLeadership(target));
+    turn(i, rt -> ok[0] = rt.transferLeadership(target));
     return ok[0];
   }
 
@@ -281,11 +344,6 @@ public final class SimCluster {
   /** Node {@code i}'s durable log (survives crashes). */
   public List<Entry> durableLog(int i) {
     return nodes[i].storage().durableLog();
-  }
-
-  /** The highest commit index any node has had. */
-  public long maxCommitIndex() {
-    return maxCommit;
   }
 
   // ---------------------------------------------------------------- network
@@ -376,7 +434,7 @@ public final class SimCluster {
   }
 
   private boolean deliver(RaftMessage m) {
-    return nodes[m.getTo()].handle(r -> r.step(m));
+    return turn(m.getTo(), rt -> rt.receive(m));
   }
 
   /** Carries the nodes' messages to the network and their state changes to the observers. */

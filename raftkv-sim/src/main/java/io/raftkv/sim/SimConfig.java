@@ -29,14 +29,6 @@ public record SimConfig(int nodes, long tickMillis, RaftConfig raftTemplate) {
     return new SimConfig(nodes, 10, RaftConfig.defaults(0, voters(nodes)));
   }
 
-  public SimConfig withRaft(RaftConfig template) {
-    return new SimConfig(nodes, tickMillis, template);
-  }
-
-  public SimConfig withTickMillis(long millis) {
-    return new SimConfig(nodes, millis, raftTemplate);
-  }
-
   /** The core configuration of node {@code id}. */
   public RaftConfig raftConfig(int id) {
     RaftConfig t = raftTemplate;

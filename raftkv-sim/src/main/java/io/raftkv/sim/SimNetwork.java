@@ -98,10 +98,6 @@ public final class SimNetwork {
     return profiles[from][to];
   }
 
-  public void setProfile(int from, int to, LinkProfile profile) {
-    profiles[from][to] = profile;
-  }
-
   /** Gives every link {@code profile}. */
   public void setAllProfiles(LinkProfile profile) {
     for (LinkProfile[] row : profiles) {

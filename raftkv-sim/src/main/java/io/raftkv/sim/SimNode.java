@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.node.NodeRuntime;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
@@ -7,7 +8,6 @@ import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.ReadState;
-import io.raftkv.raft.ReadyProcessor;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.SoftState;
 import java.util.ArrayList;
@@ -16,10 +16,13 @@ import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 
 /**
- * One simulated server: a {@link Raft} instance (absent while crashed), its disk and its state
- * machine (the list of applied entries). After every input it drains the core's Readys through
- * {@link ReadyProcessor}, exactly as the real server does, and reports each state change to the
- * cluster's trace.
+ * One simulated server: the server's own {@link NodeRuntime} (absent while crashed) over a {@link
+ * SimStorage} disk, with the state machine the cluster's {@link SimApp} gives each new instance.
+ * The simulator is the runtime's shell, as {@code RaftNode} is in the server: it sets the simulated
+ * time, feeds inputs and flushes, and reports each state change to the cluster's trace.
+ *
+ * <p>A paused node (a stopped process: SIGSTOP, a long GC) runs nothing: what arrives for it waits,
+ * as in a socket buffer, and is handled in one turn when it resumes, with the ticks it owes.
  *
  * <p>Thread-safety: none; owned by the simulation thread.
  */
@@ -40,19 +43,28 @@ final class SimNode {
     void readStateEmitted(int node, ReadState read);
   }
 
+  static final int MEMORY_TAIL = 8;
+
   private final int id;
   private final RaftConfig config;
   private final Host host;
+  private final SimApp app;
+  private final NodeRuntime.Timing timing;
   private final SimStorage storage = new SimStorage();
-  private final ReadyProcessor processor;
 
-  private Raft raft;
+  private NodeRuntime<?> runtime;
 
-  /** Incremented at every crash, so that the old instance's ticks stop. */
+  /** Incremented at every crash, so that the old instance's events stop. */
   private int generation;
 
-  /** A drain is queued for client inputs of the current millisecond. */
-  private boolean drainScheduled;
+  /** A flush is queued for client inputs of the current millisecond. */
+  private boolean flushScheduled;
+
+  /** The simulated millisecond of the wake event queued for this node, or MAX_VALUE. */
+  private long wakeAt = Long.MAX_VALUE;
+
+  private boolean paused;
+  private final List<Consumer<NodeRuntime<?>>> heldWhilePaused = new ArrayList<>();
 
   private List<Entry> applied = new ArrayList<>();
   private final List<ReadState> readStates = new ArrayList<>();
@@ -60,30 +72,47 @@ final class SimNode {
   private long lastTerm;
   private long lastCommit;
 
-  static final int MEMORY_TAIL = 8;
-
-  SimNode(int id, RaftConfig config, Host host) {
+  SimNode(int id, RaftConfig config, long tickMillis, SimApp app, Host host) {
     this.id = id;
     this.config = config;
     this.host = host;
-    this.processor =
-        new ReadyProcessor(
-            storage,
-            messages -> messages.forEach(host::send),
-            (soft, committed, reads) -> onApply(soft, committed, reads));
+    this.app = app;
+    // Requests time out well after any election settles; the simulator's clients bound their own
+    // attempts.
+    this.timing =
+        new NodeRuntime.Timing(
+            millisToNanos(tickMillis),
+            millisToNanos(app.requestTimeoutMillis(config.electionTimeoutMaxTicks() * tickMillis)));
     storage.setListener(this::onPersisted);
+  }
+
+  static long millisToNanos(long millis) {
+    return millis * 1_000_000L;
+  }
+
+  /** The first whole simulated millisecond at or after {@code nanos}. */
+  static long nanosToMillisCeil(long nanos) {
+    return Math.floorDiv(nanos + 999_999, 1_000_000L);
   }
 
   int id() {
     return id;
   }
 
+  NodeRuntime<?> runtime() {
+    return runtime;
+  }
+
   Raft raft() {
-    return raft;
+    return runtime == null ? null : runtime.raft();
   }
 
   boolean isUp() {
-    return raft != null;
+    return runtime != null;
+  }
+
+  boolean isPaused() {
+    return paused;
   }
 
   int generation() {
@@ -102,73 +131,142 @@ final class SimNode {
     return readStates;
   }
 
-  /** Starts (or restarts) the node from its durable state; the state machine starts empty. */
-  void start(RandomGenerator random) {
+  /**
+   * Starts (or restarts) the node from its durable state; the state machine starts empty.
+   *
+   * @param firstTickMillis when its first tick is due (a random phase, so nodes do not tick in
+   *     lockstep)
+   */
+  void start(RandomGenerator random, long nowMillis, long firstTickMillis) {
     PersistentState restored = storage.restore();
     // A small memory tail, so every simulated run also releases applied entries and reads them
     // back for lagging followers, as the server does with a larger one.
-    raft = new Raft(config, random, restored, storage, MEMORY_TAIL);
+    Raft raft = new Raft(config, random, restored, storage, MEMORY_TAIL);
     applied = new ArrayList<>();
     lastRole = raft.role();
     lastTerm = raft.term();
     lastCommit = restored.hardState().getCommit();
-    drain();
+    runtime =
+        new NodeRuntime<>(
+            raft,
+            0,
+            storage,
+            messages -> messages.forEach(host::send),
+            app.newStateMachine(id),
+            timing,
+            new Listener(),
+            millisToNanos(nowMillis),
+            millisToNanos(firstTickMillis));
+    app.started(id, runtime);
+    runtime.flush();
   }
 
-  /** Drops the instance; unsynced writes are lost. */
+  /** Drops the instance; unsynced writes are lost, held inputs too. */
   void crash() {
-    raft = null;
-    drainScheduled = false;
+    runtime = null;
+    flushScheduled = false;
+    wakeAt = Long.MAX_VALUE;
+    paused = false;
+    heldWhilePaused.clear();
     generation++;
     storage.crash();
   }
 
+  /** Stops running the node until {@link #resume}; what arrives meanwhile waits. */
+  void pause() {
+    if (runtime != null) {
+      paused = true;
+    }
+  }
+
+  /** Resumes a paused node: one turn with everything that waited and the ticks it owes. */
+  void resume(long nowMillis) {
+    if (!paused) {
+      return;
+    }
+    paused = false;
+    List<Consumer<NodeRuntime<?>>> held = new ArrayList<>(heldWhilePaused);
+    heldWhilePaused.clear();
+    turn(nowMillis, rt -> held.forEach(input -> input.accept(rt)));
+  }
+
   /**
-   * Runs {@code input} against the live instance, then carries out everything it caused.
+   * One turn: the time, {@code input}, then a flush, as one loop turn of the server.
    *
    * @return false if the node is down
    */
-  boolean handle(Consumer<Raft> input) {
-    if (raft == null) {
+  boolean turn(long nowMillis, Consumer<NodeRuntime<?>> input) {
+    if (runtime == null) {
       return false;
     }
-    input.accept(raft);
-    drain();
-    return true;
-  }
-
-  /**
-   * Runs {@code input} against the live instance without handling its Ready yet (see {@link
-   * SimCluster}'s client inputs).
-   *
-   * @return false if the node is down
-   */
-  boolean applyWithoutDrain(Consumer<Raft> input) {
-    if (raft == null) {
-      return false;
+    if (paused) {
+      heldWhilePaused.add(input);
+      return true;
     }
-    input.accept(raft);
-    return true;
-  }
-
-  boolean drainScheduled() {
-    return drainScheduled;
-  }
-
-  void setDrainScheduled(boolean scheduled) {
-    drainScheduled = scheduled;
-  }
-
-  /** Drains Readys; the role is observed before each one so the trace orders it correctly. */
-  void drain() {
-    Raft r = raft;
-    observeRole();
-    while (raft == r && processor.processOne(r)) {
+    NodeRuntime<?> rt = runtime;
+    rt.setTime(millisToNanos(nowMillis));
+    input.accept(rt);
+    if (runtime == rt) {
+      rt.flush();
       observeRole();
     }
+    return true;
+  }
+
+  /**
+   * An input now, whose flush waits until every input of this simulated millisecond is in (see
+   * {@link SimCluster}'s client inputs).
+   *
+   * @return false if the node is down
+   */
+  boolean inputWithoutFlush(long nowMillis, Consumer<NodeRuntime<?>> input) {
+    if (runtime == null) {
+      return false;
+    }
+    if (paused) {
+      heldWhilePaused.add(input);
+      return true;
+    }
+    runtime.setTime(millisToNanos(nowMillis));
+    input.accept(runtime);
+    return true;
+  }
+
+  boolean flushScheduled() {
+    return flushScheduled;
+  }
+
+  void setFlushScheduled(boolean scheduled) {
+    flushScheduled = scheduled;
+  }
+
+  /**
+   * When this node next wants a turn (its next tick or request deadline), if that is earlier than
+   * the wake already queued; else MAX_VALUE. Records it as queued.
+   */
+  long claimNextWake() {
+    if (runtime == null || paused) {
+      return Long.MAX_VALUE;
+    }
+    long at = nanosToMillisCeil(runtime.nextWakeNanos());
+    if (at >= wakeAt) {
+      return Long.MAX_VALUE;
+    }
+    wakeAt = at;
+    return at;
+  }
+
+  /** The queued wake at {@code atMillis} fired: whether it is still the one queued. */
+  boolean wakeDue(long atMillis) {
+    if (wakeAt != atMillis) {
+      return false;
+    }
+    wakeAt = Long.MAX_VALUE;
+    return !paused;
   }
 
   private void observeRole() {
+    Raft raft = raft();
     if (raft != null && (raft.role() != lastRole || raft.term() != lastTerm)) {
       lastRole = raft.role();
       lastTerm = raft.term();
@@ -187,15 +285,27 @@ final class SimNode {
     }
   }
 
-  private void onApply(SoftState soft, List<Entry> committed, List<ReadState> reads) {
-    observeRole();
-    for (Entry e : committed) {
-      applied.add(e);
-      host.entryApplied(id, e);
+  /** Reports the runtime's applies and reads to the trace, the role first. */
+  private final class Listener implements NodeRuntime.Listener {
+    @Override
+    public void softStateChanged(SoftState before, SoftState now, long term) {
+      observeRole();
     }
-    for (ReadState rs : reads) {
-      readStates.add(rs);
-      host.readStateEmitted(id, rs);
+
+    @Override
+    public void applied(List<Entry> entries) {
+      observeRole();
+      for (Entry e : entries) {
+        applied.add(e);
+        host.entryApplied(id, e);
+      }
+    }
+
+    @Override
+    public void readReady(ReadState read) {
+      observeRole();
+      readStates.add(read);
+      host.readStateEmitted(id, read);
     }
   }
 }

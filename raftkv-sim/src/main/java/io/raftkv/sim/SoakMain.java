@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.sim.kv.RandomKvScenario;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -39,6 +40,14 @@ public final class SoakMain implements Callable<Integer> {
   Integer threads;
 
   @Option(
+      names = "--kv",
+      description =
+          "Run KV scenarios: whole nodes (runtime, state machine, KV service) and clients under"
+              + " faults; every history checked for linearizability, exactly-once appends and"
+              + " replica convergence.")
+  boolean kv;
+
+  @Option(
       names = "--trace",
       description = "With --seed: print every action and every node state change.")
   boolean trace;
@@ -58,13 +67,19 @@ public final class SoakMain implements Callable<Integer> {
     long started = System.nanoTime(); // wall time, reported only; never a simulation input
     List<ScenarioResult> results;
     if (seed != null) {
-      RandomScenario scenario = new RandomScenario(seed, out::println, trace);
-      results = List.of(scenario.run());
+      results =
+          List.of(
+              kv
+                  ? new RandomKvScenario(seed, out::println).run()
+                  : new RandomScenario(seed, out::println, trace).run());
     } else {
       long base = baseSeed != null ? baseSeed : new java.util.SplittableRandom().nextLong();
       out.println("base seed " + base + " (replay the run with --base-seed " + base + ")");
       int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-      results = SoakRunner.run(SoakRunner.seeds(base, count), t);
+      results =
+          kv
+              ? SoakRunner.run(SoakRunner.seeds(base, count), t, s -> new RandomKvScenario(s).run())
+              : SoakRunner.run(SoakRunner.seeds(base, count), t);
     }
     long violations = 0;
     long events = 0;

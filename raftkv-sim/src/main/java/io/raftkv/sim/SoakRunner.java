@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.LongFunction;
 
 /**
  * Runs many random scenarios, in parallel on {@code threads} threads. Each scenario is
@@ -24,13 +25,19 @@ public final class SoakRunner {
     return out;
   }
 
-  /** Runs every seed; results come back in the order of {@code seeds}. */
+  /** Runs the core scenario of every seed; results come back in the order of {@code seeds}. */
   public static List<ScenarioResult> run(long[] seeds, int threads) {
+    return run(seeds, threads, s -> new RandomScenario(s).run());
+  }
+
+  /** Runs {@code scenario} for every seed; results come back in the order of {@code seeds}. */
+  public static List<ScenarioResult> run(
+      long[] seeds, int threads, LongFunction<ScenarioResult> scenario) {
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
       List<Future<ScenarioResult>> futures = new ArrayList<>();
       for (long s : seeds) {
-        futures.add(pool.submit(() -> new RandomScenario(s).run()));
+        futures.add(pool.submit(() -> scenario.apply(s)));
       }
       List<ScenarioResult> out = new ArrayList<>();
       for (Future<ScenarioResult> f : futures) {

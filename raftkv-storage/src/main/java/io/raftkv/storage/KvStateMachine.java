@@ -143,8 +143,7 @@ public final class KvStateMachine {
    * What one {@link #apply} did.
    *
    * @param appliedIndex the applied index afterwards
-   * @param results one per entry newly applied, in index order (entries at or below the applied
-   *     index before the call are skipped and have none)
+   * @param results exactly one per entry given, in the same order
    * @param expiredSessions sessions removed because their TTL passed
    * @param evictedSessions sessions removed because there were more than the maximum
    */
@@ -284,27 +283,23 @@ public final class KvStateMachine {
   }
 
   /**
-   * Applies committed entries in index order and commits all their effects in one atomic batch.
-   * Entries at or below {@link #appliedIndex()} (already applied, e.g. handed over again after a
-   * restart) are skipped; the rest must continue the applied index without a gap.
+   * Applies committed entries in index order and commits all their effects in one atomic batch. The
+   * entries must continue the applied index: Raft, restored from {@link #appliedIndex()}, never
+   * hands an entry over twice, so one given twice is a driver bug and is refused.
    *
-   * @throws IllegalArgumentException the entries leave a gap after the applied index or are not
-   *     consecutive; nothing was applied
+   * @return one result per entry, in order
+   * @throws IllegalArgumentException the entries do not start right after the applied index or are
+   *     not consecutive; nothing was applied
    * @throws StorageException the batch could not be written; nothing was applied (the in-memory
    *     state is reloaded from the database), and the node should stop
    */
   public ApplyResult apply(List<Entry> committed) {
     long expected = appliedIndex + 1;
-    int first = 0;
-    while (first < committed.size() && committed.get(first).getIndex() < expected) {
-      first++;
-    }
-    for (int i = first; i < committed.size(); i++) {
-      long index = committed.get(i).getIndex();
-      if (index != expected) {
+    for (Entry e : committed) {
+      if (e.getIndex() != expected) {
         throw new IllegalArgumentException(
             "cannot apply entry "
-                + index
+                + e.getIndex()
                 + ": expected entry "
                 + expected
                 + " (the applied index is "
@@ -313,17 +308,16 @@ public final class KvStateMachine {
       }
       expected++;
     }
-    if (first == committed.size()) {
+    if (committed.isEmpty()) {
       return new ApplyResult(appliedIndex, List.of(), 0, 0);
     }
 
     Batch b = new Batch();
-    List<Applied> results = new ArrayList<>(committed.size() - first);
+    List<Applied> results = new ArrayList<>(committed.size());
     try (KvEngine.Batch batch = engine.newBatch()) {
       b.batch = batch;
       long term = appliedTerm;
-      for (int i = first; i < committed.size(); i++) {
-        Entry e = committed.get(i);
+      for (Entry e : committed) {
         results.add(applyOne(b, e));
         term = e.getTerm();
       }

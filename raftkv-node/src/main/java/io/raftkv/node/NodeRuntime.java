@@ -1,0 +1,467 @@
+package io.raftkv.node;
+
+import com.google.protobuf.ByteString;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.raft.Raft;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftStatus;
+import io.raftkv.raft.ReadState;
+import io.raftkv.raft.ReadyProcessor;
+import io.raftkv.raft.Role;
+import io.raftkv.raft.SoftState;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * One node around the consensus core, deterministic: it drives the {@link Raft} core, its log
+ * storage and the state machine, and decides everything a node decides beyond the protocol: when
+ * ticks are due (and how many a late loop may catch up on), the start-up grace and the {@code
+ * --leader} hint, which client waits on which log index or read, what a client hears when
+ * leadership is lost, and when a request times out. It has no thread, clock or I/O of its own: time
+ * is given ({@link #setTime}), storage, the message sender and the state machine are injected. The
+ * server runs it in an event-loop thread ({@code RaftNode}); the simulator runs many in one thread,
+ * on simulated time.
+ *
+ * <p>A driver's turn: {@link #setTime} with the current time, any number of inputs ({@link
+ * #receive}, {@link #propose}, {@link #read}, ...), then {@link #flush()}: owed ticks, then the
+ * core's Readys through {@link ReadyProcessor} (persist, send, apply, advance), then expired
+ * requests. Every input of one turn shares one Ready, so proposals that arrived together share one
+ * fsync (group commit). {@link #nextWakeNanos()} says when the next turn is due if nothing arrives.
+ *
+ * <p>Thread-safety: none. Every method must be called from the one thread that owns the node.
+ * Callbacks run on that thread, during the call that completes them.
+ *
+ * @param <R> what applying one entry yields for the client that proposed it
+ */
+public final class NodeRuntime<R> {
+
+  /** Applies committed entries; called from {@link #flush()} only. */
+  public interface StateMachine<R> {
+    /**
+     * Applies {@code entries} (consecutive, starting right after the last applied one) in order.
+     *
+     * @return exactly one result per entry, in the same order
+     */
+    List<R> apply(List<Entry> entries);
+  }
+
+  /** Told what the node does, for logs, traces and checkers; every method defaults to nothing. */
+  public interface Listener {
+    /** The role or the known leader changed (as handed out by a Ready). */
+    default void softStateChanged(SoftState before, SoftState now, long term) {}
+
+    /** {@code entries} were applied to the state machine, in order. */
+    default void applied(List<Entry> entries) {}
+
+    /** A read became safe to serve once {@code read.index()} is applied (§8). */
+    default void readReady(ReadState read) {}
+  }
+
+  /**
+   * @param tickNanos the length of one core tick
+   * @param requestTimeoutNanos how long a client request (proposal, read, wait for a leader) may
+   *     wait for its outcome before it is answered {@link Outcome.Kind#TIMEOUT}
+   */
+  public record Timing(long tickNanos, long requestTimeoutNanos) {
+    public Timing {
+      if (tickNanos <= 0 || requestTimeoutNanos <= 0) {
+        throw new IllegalArgumentException(
+            "tick and request timeout must be positive: " + tickNanos + ", " + requestTimeoutNanos);
+      }
+    }
+
+    public long requestTimeoutMillis() {
+      return requestTimeoutNanos / 1_000_000;
+    }
+  }
+
+  /** A client waiting for an outcome; finished at most once. */
+  private static final class Pending<T> {
+    final long term;
+    final long deadline;
+    final Consumer<Outcome<T>> done;
+    boolean finished;
+
+    Pending(long term, long deadline, Consumer<Outcome<T>> done) {
+      this.term = term;
+      this.deadline = deadline;
+      this.done = done;
+    }
+
+    void finish(Outcome<T> outcome) {
+      if (!finished) {
+        finished = true;
+        done.accept(outcome);
+      }
+    }
+  }
+
+  private record ConfirmedRead(long index, long context, Pending<Void> pending) {}
+
+  private final Raft raft;
+  private final ReadyProcessor processor;
+  private final StateMachine<R> stateMachine;
+  private final Timing timing;
+  private final Listener listener;
+
+  private long now;
+  private long nextTick;
+  private SoftState softState;
+  private long applied;
+  private long nextReadContext = 1;
+
+  // Start-up policy (see holdElections and campaignUntilLeaderKnown).
+  private boolean holdingElections;
+  private long holdElectionsUntil;
+  private boolean campaigning;
+  private long campaignUntil;
+  private int ticksSinceCampaign;
+
+  // Waiting clients. Ordered maps and queues only: the order in which clients are answered is
+  // part of a simulated run, so it must not depend on hash order.
+  private final TreeMap<Long, Pending<R>> proposals = new TreeMap<>();
+  private final TreeMap<Long, Pending<Void>> readsAwaitingIndex = new TreeMap<>();
+  private final PriorityQueue<ConfirmedRead> readsAwaitingApply =
+      new PriorityQueue<>(
+          Comparator.comparingLong(ConfirmedRead::index).thenComparingLong(ConfirmedRead::context));
+  private final List<Pending<SoftState>> leaderWaiters = new ArrayList<>();
+
+  /** Every pending request in deadline order (one timeout for all, and time never goes back). */
+  private final ArrayDeque<Pending<?>> deadlines = new ArrayDeque<>();
+
+  /**
+   * @param raft a core restored from this node's storage
+   * @param appliedIndex the state machine's last applied index (restored with it)
+   * @param storage the durable log; persist must fsync when asked
+   * @param sender hands messages to the transport without blocking
+   * @param nowNanos the time now
+   * @param firstTickNanos when the first tick is due (normally {@code nowNanos + tickNanos})
+   */
+  public NodeRuntime(
+      Raft raft,
+      long appliedIndex,
+      ReadyProcessor.LogStorage storage,
+      ReadyProcessor.MessageSender sender,
+      StateMachine<R> stateMachine,
+      Timing timing,
+      Listener listener,
+      long nowNanos,
+      long firstTickNanos) {
+    this.raft = raft;
+    this.applied = appliedIndex;
+    this.stateMachine = stateMachine;
+    this.timing = timing;
+    this.listener = listener;
+    this.processor = new ReadyProcessor(storage, sender, this::onReady);
+    this.now = nowNanos;
+    this.nextTick = firstTickNanos;
+    this.softState = new SoftState(raft.role(), raft.leaderId());
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** The driver's clock; it never goes back (an earlier time is ignored). */
+  public void setTime(long nowNanos) {
+    if (nowNanos - now > 0) {
+      now = nowNanos;
+    }
+  }
+
+  public long now() {
+    return now;
+  }
+
+  /** When the next turn is due if no input arrives: the next tick or request deadline. */
+  public long nextWakeNanos() {
+    dropFinishedDeadlines();
+    long wake = nextTick;
+    if (!deadlines.isEmpty() && deadlines.peekFirst().deadline - wake < 0) {
+      wake = deadlines.peekFirst().deadline;
+    }
+    return wake;
+  }
+
+  // ---------------------------------------------------------------- start-up policy
+
+  /**
+   * Start-up grace: while no leader is known, do not start elections for {@code nanos}, so that a
+   * node given the {@code --leader} hint (and slow process start-ups) can win first. Once a leader
+   * is known the grace is over for good.
+   */
+  public void holdElections(long nanos) {
+    holdingElections = true;
+    holdElectionsUntil = now + nanos;
+  }
+
+  /**
+   * The {@code --leader} start-up hint: campaign now, and again every heartbeat interval while no
+   * leader is known, for at most {@code windowNanos} (peers may still be starting). PreVote makes
+   * the repeats harmless; votes still decide.
+   */
+  public void campaignUntilLeaderKnown(long windowNanos) {
+    campaigning = true;
+    campaignUntil = now + windowNanos;
+    raft.campaign();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** A message from a peer. */
+  public void receive(RaftMessage message) {
+    raft.step(message);
+  }
+
+  /** Campaign at once. */
+  public void campaign() {
+    raft.campaign();
+  }
+
+  /** Asks the core to hand leadership to {@code target} (dissertation §3.10). */
+  public boolean transferLeadership(int target) {
+    return raft.transferLeadership(target);
+  }
+
+  /**
+   * Appends {@code command} to the log if this node leads. {@code done} hears the result of
+   * applying it, or why there is none: {@link Outcome.Kind#NOT_LEADER} at once (or if another
+   * leader's entry took its index), {@link Outcome.Kind#UNKNOWN} if leadership is lost meanwhile,
+   * {@link Outcome.Kind#TIMEOUT} after the request timeout.
+   *
+   * @return the command's log index, or 0 if refused
+   */
+  public long propose(ByteString command, Consumer<Outcome<R>> done) {
+    long index = raft.propose(command);
+    if (index == 0) {
+      done.accept(Outcome.notLeader(raft.leaderId()));
+      return 0;
+    }
+    Pending<R> p = new Pending<>(raft.term(), now + timing.requestTimeoutNanos(), done);
+    Pending<R> replaced = proposals.put(index, p);
+    if (replaced != null) {
+      // This node's own earlier entry at the index was truncated: it will never apply.
+      replaced.finish(Outcome.notLeader(raft.leaderId()));
+    }
+    deadlines.addLast(p);
+    return index;
+  }
+
+  /**
+   * A linearizable read point (ReadIndex, §8): {@code done} hears OK once the state machine
+   * reflects every write committed before this call, so a read served then is linearizable. A
+   * deposed leader never completes it (it cannot hear from a majority).
+   *
+   * @return the read's context (as in its {@link ReadState}), or 0 if refused (not the leader)
+   */
+  public long read(Consumer<Outcome<Void>> done) {
+    long context = nextReadContext++;
+    if (!raft.readIndex(context)) {
+      done.accept(Outcome.notLeader(raft.leaderId()));
+      return 0;
+    }
+    Pending<Void> p = new Pending<>(raft.term(), now + timing.requestTimeoutNanos(), done);
+    readsAwaitingIndex.put(context, p);
+    deadlines.addLast(p);
+    return context;
+  }
+
+  /**
+   * {@code done} hears the soft state as soon as a leader is known (at once if one is), or {@link
+   * Outcome.Kind#TIMEOUT} after the request timeout.
+   */
+  public void whenLeaderKnown(Consumer<Outcome<SoftState>> done) {
+    SoftState s = softState();
+    if (s.leaderId() != RaftConfig.NONE) {
+      done.accept(Outcome.ok(s));
+      return;
+    }
+    Pending<SoftState> p = new Pending<>(raft.term(), now + timing.requestTimeoutNanos(), done);
+    leaderWaiters.add(p);
+    deadlines.addLast(p);
+  }
+
+  // ---------------------------------------------------------------- the turn
+
+  /**
+   * Ends a turn: the ticks owed by now, everything the core has to say (persist, send, apply,
+   * answer clients), then requests whose deadline passed.
+   *
+   * @throws RuntimeException from storage or the state machine: the node must stop ({@link #stop})
+   *     rather than go on, since it could acknowledge what is not durable
+   */
+  public void flush() {
+    if (now - nextTick >= 0) {
+      // Ticks measure real time (§5.2's timeouts are durations): a loop that woke late or spent a
+      // while in an fsync catches up on the ticks it owes, or every timeout would stretch by the
+      // loop's lateness. But never a minimum election timeout's worth in one burst: that could
+      // cross two CheckQuorum checks with no message handled in between and depose a healthy
+      // leader, or time out a follower that just heard a heartbeat queued during the stall. The
+      // rest of a long stall is forgiven.
+      long owed = 1 + (now - nextTick) / timing.tickNanos();
+      long ticks = Math.min(owed, Math.max(1, raft.config().electionTimeoutMinTicks() - 1));
+      for (long i = 0; i < ticks; i++) {
+        tick();
+      }
+      nextTick += owed * timing.tickNanos();
+    }
+    processor.drain(raft);
+    if (!leaderWaiters.isEmpty() && raft.leaderId() != RaftConfig.NONE) {
+      SoftState s = softState();
+      List<Pending<SoftState>> waiting = new ArrayList<>(leaderWaiters);
+      leaderWaiters.clear();
+      waiting.forEach(p -> p.finish(Outcome.ok(s)));
+    }
+    expireRequests();
+  }
+
+  private void tick() {
+    if (raft.leaderId() != RaftConfig.NONE) {
+      holdingElections = false;
+      campaigning = false;
+    }
+    if (!holdingElections || now - holdElectionsUntil >= 0) {
+      raft.tick();
+    }
+    if (campaigning && now - campaignUntil < 0 && raft.role() != Role.LEADER) {
+      if (++ticksSinceCampaign >= raft.config().heartbeatTicks()) {
+        ticksSinceCampaign = 0;
+        raft.campaign();
+      }
+    }
+  }
+
+  private void expireRequests() {
+    while (!deadlines.isEmpty()) {
+      Pending<?> p = deadlines.peekFirst();
+      if (!p.finished && now - p.deadline < 0) {
+        return;
+      }
+      deadlines.pollFirst();
+      p.finish(Outcome.timeout());
+    }
+  }
+
+  private void dropFinishedDeadlines() {
+    while (!deadlines.isEmpty() && deadlines.peekFirst().finished) {
+      deadlines.pollFirst();
+    }
+  }
+
+  private void onReady(SoftState soft, List<Entry> committed, List<ReadState> readStates) {
+    if (soft != null) {
+      SoftState before = softState;
+      softState = soft;
+      listener.softStateChanged(before, soft, raft.term());
+      if (before.role() == Role.LEADER && soft.role() != Role.LEADER) {
+        // The core abandoned this term's proposals and reads (see Ready#softState).
+        failAll("leadership lost; the write may or may not apply");
+      }
+    }
+    if (!committed.isEmpty()) {
+      List<R> results = stateMachine.apply(committed);
+      if (results.size() != committed.size()) {
+        throw new IllegalStateException(
+            "the state machine returned "
+                + results.size()
+                + " results for "
+                + committed.size()
+                + " entries");
+      }
+      for (int i = 0; i < committed.size(); i++) {
+        Entry e = committed.get(i);
+        Pending<R> p = proposals.remove(e.getIndex());
+        if (p != null) {
+          if (p.term == e.getTerm()) {
+            p.finish(Outcome.ok(results.get(i)));
+          } else {
+            // Another leader's entry took the index: ours was truncated and will never apply.
+            p.finish(Outcome.notLeader(raft.leaderId()));
+          }
+        }
+      }
+      applied = committed.get(committed.size() - 1).getIndex();
+      listener.applied(committed);
+    }
+    for (ReadState rs : readStates) {
+      listener.readReady(rs);
+      Pending<Void> p = readsAwaitingIndex.remove(rs.context());
+      if (p != null && !p.finished) {
+        readsAwaitingApply.add(new ConfirmedRead(rs.index(), rs.context(), p));
+      }
+    }
+    while (!readsAwaitingApply.isEmpty() && readsAwaitingApply.peek().index() <= applied) {
+      readsAwaitingApply.poll().pending().finish(Outcome.ok(null));
+    }
+  }
+
+  /** Answers every waiting proposal UNKNOWN and every waiting read NOT_LEADER. */
+  private void failAll(String why) {
+    List<Pending<R>> writes = new ArrayList<>(proposals.values());
+    proposals.clear();
+    writes.forEach(p -> p.finish(Outcome.unknown(why)));
+    List<Pending<Void>> reads = new ArrayList<>(readsAwaitingIndex.values());
+    readsAwaitingIndex.clear();
+    while (!readsAwaitingApply.isEmpty()) {
+      reads.add(readsAwaitingApply.poll().pending());
+    }
+    int leader = raft.leaderId();
+    reads.forEach(p -> p.finish(Outcome.notLeader(leader)));
+  }
+
+  /**
+   * The node stops (shutdown, or a storage failure): every waiting client hears {@link
+   * Outcome.Kind#UNKNOWN} with {@code why}, as after a crash.
+   */
+  public void stop(String why) {
+    failAll(why);
+    List<Pending<SoftState>> waiting = new ArrayList<>(leaderWaiters);
+    leaderWaiters.clear();
+    waiting.forEach(p -> p.finish(Outcome.unknown(why)));
+    deadlines.clear();
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The node's role and the leader it knows of, now (not only as of the last Ready). */
+  public SoftState softState() {
+    return new SoftState(raft.role(), raft.leaderId());
+  }
+
+  public int id() {
+    return raft.id();
+  }
+
+  public long term() {
+    return raft.term();
+  }
+
+  /** The state machine's last applied index. */
+  public long appliedIndex() {
+    return applied;
+  }
+
+  public Timing timing() {
+    return timing;
+  }
+
+  /** The core's state (for status reports). */
+  public RaftStatus status() {
+    return raft.status();
+  }
+
+  /** Clients waiting now: proposals, reads and leader waits (for tests and status). */
+  public int pendingRequests() {
+    int n = proposals.size() + readsAwaitingIndex.size() + readsAwaitingApply.size();
+    return n + leaderWaiters.size();
+  }
+
+  /** For the simulator's checkers and tests: the core, read only. Do not feed it inputs. */
+  public Raft raft() {
+    return raft;
+  }
+}

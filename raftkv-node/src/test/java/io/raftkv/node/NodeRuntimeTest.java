@@ -1,0 +1,358 @@
+package io.raftkv.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import io.raftkv.proto.raft.AppendEntriesRequest;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.RequestVoteResponse;
+import io.raftkv.raft.PersistentState;
+import io.raftkv.raft.Raft;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.ReadyProcessor;
+import io.raftkv.raft.Role;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The node runtime's own decisions, one rule per test: tick catch-up, the start-up grace and the
+ * {@code --leader} hint, apply-result routing, what clients hear when leadership is lost, and
+ * request deadlines. Time is given in milliseconds (1 ms per tick here).
+ */
+class NodeRuntimeTest {
+  private static final long MS = 1_000_000L;
+  private static final long TIMEOUT_MS = 500;
+
+  private final List<RaftMessage> sent = new ArrayList<>();
+  private final List<Entry> persisted = new ArrayList<>();
+  private final List<List<Entry>> applied = new ArrayList<>();
+  private long now;
+
+  /** Node 0 of {@code voters}; election timeout 10-20 ticks, heartbeat 2; 1 ms ticks. */
+  private NodeRuntime<String> node(int voters, boolean preVote) {
+    List<Integer> ids = new ArrayList<>();
+    for (int i = 0; i < voters; i++) {
+      ids.add(i);
+    }
+    RaftConfig config =
+        RaftConfig.defaults(0, ids)
+            .withElectionTimeout(10, 20)
+            .withHeartbeat(2)
+            .withPreVoteAndCheckQuorum(preVote, preVote);
+    Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
+    ReadyProcessor.LogStorage storage =
+        (HardState hs, List<Entry> entries, boolean sync) -> {
+          persisted.addAll(entries);
+        };
+    return new NodeRuntime<>(
+        raft,
+        0,
+        storage,
+        sent::addAll,
+        entries -> {
+          applied.add(entries);
+          return entries.stream().map(e -> "result of " + e.getIndex()).toList();
+        },
+        new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
+        new NodeRuntime.Listener() {},
+        0,
+        MS);
+  }
+
+  /** Advances the clock by {@code ms} one millisecond per turn, as a loop that wakes on time. */
+  private void run(NodeRuntime<?> n, long ms) {
+    for (long i = 0; i < ms; i++) {
+      now += MS;
+      n.setTime(now);
+      n.flush();
+    }
+  }
+
+  /** Advances the clock by {@code ms} in a single turn, as a loop that was stalled. */
+  private void stall(NodeRuntime<?> n, long ms) {
+    now += ms * MS;
+    n.setTime(now);
+    n.flush();
+  }
+
+  private long voteRequests() {
+    return sent.stream().filter(RaftMessage::hasVoteRequest).count();
+  }
+
+  /** Makes node 0 of a 3-node cluster (no PreVote) the leader of term 1 and commits its no-op. */
+  private NodeRuntime<String> leaderOfThree() {
+    NodeRuntime<String> n = node(3, false);
+    n.campaign();
+    n.flush();
+    n.receive(
+        RaftMessage.newBuilder()
+            .setFrom(1)
+            .setTo(0)
+            .setTerm(1)
+            .setVoteResponse(RequestVoteResponse.newBuilder().setVoteGranted(true))
+            .build());
+    n.flush();
+    assertThat(n.softState().role()).isEqualTo(Role.LEADER);
+    ackAll(n);
+    return n;
+  }
+
+  /** Follower 1 acknowledges everything the leader has, echoing the last round it was sent. */
+  private void ackAll(NodeRuntime<?> n) {
+    long round = 0;
+    for (RaftMessage m : sent) {
+      if (m.getTo() == 1 && m.hasAppendRequest()) {
+        round = m.getAppendRequest().getRound();
+      }
+    }
+    n.receive(
+        RaftMessage.newBuilder()
+            .setFrom(1)
+            .setTo(0)
+            .setTerm(n.term())
+            .setAppendResponse(
+                io.raftkv.proto.raft.AppendEntriesResponse.newBuilder()
+                    .setSuccess(true)
+                    .setMatchIndex(n.status().lastIndex())
+                    .setRound(round))
+            .build());
+    n.flush();
+  }
+
+  private static RaftMessage heartbeatFrom(int leader, long term) {
+    return RaftMessage.newBuilder()
+        .setFrom(leader)
+        .setTo(0)
+        .setTerm(term)
+        .setAppendRequest(AppendEntriesRequest.getDefaultInstance())
+        .build();
+  }
+
+  // ---------------------------------------------------------------- ticks
+
+  @Test
+  void aStalledLoopCatchesUpOnTicksButNeverAMinimumElectionTimeoutAtOnce() {
+    NodeRuntime<String> n = node(3, true);
+    // 100 ms owed in one turn: at most 9 ticks run (the minimum election timeout is 10), so a
+    // follower that was stalled does not time out before it handled what arrived meanwhile.
+    stall(n, 100);
+    assertThat(voteRequests()).isZero();
+    // The rest of the stall is forgiven, not owed: the next ticks come one per millisecond.
+    run(n, 10);
+    assertThat(voteRequests()).as("pre-votes after 19 ticks").isPositive();
+  }
+
+  @Test
+  void ticksFollowTimeNotTurns() {
+    NodeRuntime<String> n = node(3, true);
+    // Many turns within one millisecond owe no tick.
+    for (int i = 0; i < 1000; i++) {
+      n.setTime(now + MS / 2);
+      n.flush();
+    }
+    run(n, 9);
+    assertThat(voteRequests()).isZero();
+    run(n, 12);
+    assertThat(voteRequests()).as("a timeout within 10-20 ms").isPositive();
+  }
+
+  @Test
+  void theClockNeverGoesBack() {
+    NodeRuntime<String> n = node(3, true);
+    n.setTime(50 * MS);
+    n.setTime(10 * MS);
+    assertThat(n.now()).isEqualTo(50 * MS);
+  }
+
+  // ---------------------------------------------------------------- start-up policy
+
+  @Test
+  void theStartupGraceHoldsElectionsWhileNoLeaderIsKnown() {
+    NodeRuntime<String> n = node(3, true);
+    n.holdElections(100 * MS);
+    run(n, 99);
+    assertThat(voteRequests()).as("no election during the grace").isZero();
+    run(n, 25);
+    assertThat(voteRequests()).as("elections after the grace").isPositive();
+  }
+
+  @Test
+  void theStartupGraceEndsForGoodOnceALeaderIsKnown() {
+    NodeRuntime<String> n = node(3, true);
+    n.holdElections(1_000 * MS);
+    n.receive(heartbeatFrom(1, 1));
+    n.flush();
+    run(n, 1);
+    assertThat(n.softState().leaderId()).isEqualTo(1);
+    // The leader goes silent: the follower times out as usual, grace or not.
+    run(n, 25);
+    assertThat(voteRequests()).isPositive();
+  }
+
+  @Test
+  void theLeaderHintCampaignsAtOnceAndEveryHeartbeatUntilALeaderIsKnown() {
+    NodeRuntime<String> n = node(3, true);
+    n.campaignUntilLeaderKnown(50 * MS);
+    n.flush();
+    assertThat(voteRequests()).as("pre-votes at once").isEqualTo(2);
+    run(n, 6);
+    // Heartbeat 2 ticks: campaigns again at 2, 4 and 6 ms (election timeout 10+ not reached).
+    assertThat(voteRequests()).isEqualTo(8);
+    n.receive(heartbeatFrom(1, 1));
+    n.flush();
+    long before = voteRequests();
+    run(n, 9);
+    assertThat(voteRequests()).as("a known leader ends the hint").isEqualTo(before);
+  }
+
+  @Test
+  void theLeaderHintEndsAfterItsWindow() {
+    NodeRuntime<String> n = node(3, true);
+    n.campaignUntilLeaderKnown(4 * MS);
+    n.flush();
+    run(n, 4);
+    long afterWindow = voteRequests();
+    run(n, 9);
+    assertThat(voteRequests()).as("no repeats after the window").isEqualTo(afterWindow);
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  @Test
+  void aProposalHearsTheResultOfApplyingItsEntry() {
+    NodeRuntime<String> n = node(1, false);
+    n.campaign();
+    n.flush();
+    List<Outcome<String>> got = new ArrayList<>();
+    long index = n.propose(ByteString.copyFromUtf8("x"), got::add);
+    assertThat(index).isEqualTo(2); // after the leader's no-op
+    n.flush();
+    assertThat(got).containsExactly(Outcome.ok("result of 2"));
+    assertThat(n.appliedIndex()).isEqualTo(2);
+  }
+
+  @Test
+  void aFollowerRefusesProposalsAndReadsNamingTheLeader() {
+    NodeRuntime<String> n = node(3, true);
+    n.receive(heartbeatFrom(2, 1));
+    n.flush();
+    List<Outcome<String>> writes = new ArrayList<>();
+    List<Outcome<Void>> reads = new ArrayList<>();
+    assertThat(n.propose(ByteString.copyFromUtf8("x"), writes::add)).isZero();
+    assertThat(n.read(reads::add)).isZero();
+    assertThat(writes).containsExactly(Outcome.notLeader(2));
+    assertThat(reads).containsExactly(Outcome.notLeader(2));
+  }
+
+  @Test
+  void aReadCompletesOnceAMajorityConfirmedLeadershipAndItsIndexIsApplied() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<Void>> reads = new ArrayList<>();
+    assertThat(n.read(reads::add)).isPositive();
+    n.flush();
+    assertThat(reads).as("not before a majority answered the round").isEmpty();
+    ackAll(n);
+    assertThat(reads).containsExactly(Outcome.ok(null));
+  }
+
+  @Test
+  void losingLeadershipAnswersWritesUnknownAndReadsNotLeader() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<String>> writes = new ArrayList<>();
+    List<Outcome<Void>> reads = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("x"), writes::add);
+    n.read(reads::add);
+    n.flush();
+    // A leader of a higher term appears: the entry may still be committed by it, or not.
+    n.receive(heartbeatFrom(2, 5));
+    n.flush();
+    assertThat(writes).singleElement().extracting(Outcome::kind).isEqualTo(Outcome.Kind.UNKNOWN);
+    assertThat(reads).containsExactly(Outcome.notLeader(2));
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  @Test
+  void requestsWithoutAnOutcomeTimeOutAfterTheRequestTimeout() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<String>> writes = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("x"), writes::add);
+    n.flush();
+    assertThat(n.nextWakeNanos()).isEqualTo(now + MS); // the next tick comes first
+    // Nobody acknowledges the entry (and CheckQuorum is off, so the leader stays).
+    run(n, TIMEOUT_MS - 1);
+    assertThat(writes).isEmpty();
+    run(n, 1);
+    assertThat(writes).containsExactly(Outcome.timeout());
+  }
+
+  @Test
+  void aLateResultAfterATimeoutIsNotDeliveredTwice() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<String>> writes = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("x"), writes::add);
+    n.flush();
+    run(n, TIMEOUT_MS);
+    ackAll(n);
+    assertThat(writes).containsExactly(Outcome.timeout());
+    assertThat(applied.get(applied.size() - 1)).extracting(Entry::getIndex).contains(2L);
+  }
+
+  @Test
+  void whenLeaderKnownWaitsForAnElectionThenAnswers() {
+    NodeRuntime<String> n = node(3, true);
+    List<Outcome<io.raftkv.raft.SoftState>> got = new ArrayList<>();
+    n.whenLeaderKnown(got::add);
+    n.flush();
+    assertThat(got).isEmpty();
+    n.receive(heartbeatFrom(1, 1));
+    n.flush();
+    assertThat(got).singleElement().satisfies(o -> assertThat(o.value().leaderId()).isEqualTo(1));
+  }
+
+  @Test
+  void whenLeaderKnownTimesOut() {
+    NodeRuntime<String> n = node(3, true);
+    n.holdElections(10_000 * MS);
+    List<Outcome<io.raftkv.raft.SoftState>> got = new ArrayList<>();
+    n.whenLeaderKnown(got::add);
+    run(n, TIMEOUT_MS);
+    assertThat(got).containsExactly(Outcome.timeout());
+  }
+
+  @Test
+  void stoppingAnswersEveryWaitingClientUnknown() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<String>> writes = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("x"), writes::add);
+    n.stop("node stopped: disk full");
+    assertThat(writes).containsExactly(Outcome.unknown("node stopped: disk full"));
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  @Test
+  void aStateMachineMustReturnOneResultPerEntry() {
+    Raft raft =
+        new Raft(
+            RaftConfig.defaults(0, List.of(0)), new SplittableRandom(1), PersistentState.empty());
+    NodeRuntime<String> n =
+        new NodeRuntime<>(
+            raft,
+            0,
+            (hs, entries, sync) -> {},
+            messages -> {},
+            entries -> List.of(),
+            new NodeRuntime.Timing(MS, MS),
+            new NodeRuntime.Listener() {},
+            0,
+            MS);
+    n.campaign();
+    assertThatThrownBy(n::flush)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("0 results for 1 entries");
+  }
+}
