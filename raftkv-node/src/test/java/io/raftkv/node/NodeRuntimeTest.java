@@ -147,6 +147,37 @@ class NodeRuntimeTest {
     assertThat(voteRequests()).as("pre-votes after 19 ticks").isPositive();
   }
 
+  /**
+   * The bug of b35edcf: a leader whose loop stalled (a slow fsync) while its followers kept
+   * answering must not depose itself when it catches up. The answers that queued up are handled
+   * before the owed ticks, and the capped burst crosses at most one CheckQuorum check (§6.2 of the
+   * dissertation: a leader steps down only if an election timeout passed without a majority).
+   */
+  @Test
+  void aLeaderWhoseLoopStalledWhileItsFollowersAnsweredStaysLeader() {
+    NodeRuntime<String> n = node(3, true);
+    n.campaign();
+    n.flush();
+    for (boolean preVote : new boolean[] {true, false}) {
+      n.receive(
+          RaftMessage.newBuilder()
+              .setFrom(1)
+              .setTo(0)
+              .setTerm(1)
+              .setVoteResponse(
+                  RequestVoteResponse.newBuilder().setVoteGranted(true).setPreVote(preVote))
+              .build());
+      n.flush();
+    }
+    assertThat(n.softState().role()).isEqualTo(Role.LEADER);
+    for (int stall = 0; stall < 5; stall++) {
+      now += 100 * MS;
+      n.setTime(now);
+      ackAll(n); // follower 1's answer waited in the inbox during the stall
+      assertThat(n.softState().role()).as("after stall %d", stall).isEqualTo(Role.LEADER);
+    }
+  }
+
   @Test
   void ticksFollowTimeNotTurns() {
     NodeRuntime<String> n = node(3, true);

@@ -10,10 +10,11 @@ import java.util.function.Consumer;
 /**
  * One random fault scenario, entirely determined by its seed: 3, 5 or 7 nodes, random core
  * settings, then a few to tens of simulated seconds of client commands and reads, crashes and
- * restarts (of the leader and of others, with and without a majority left), partitions
- * (majority/minority, isolated leader, non-transitive, one-way), unreliable and long-reordering
- * periods, duplicates, leadership transfers and forced campaigns. Some healed periods happen in the
- * middle and one at the end; each is checked for liveness. The safety checkers watch every event.
+ * restarts (of the leader and of others, with and without a majority left), paused processes,
+ * partitions (majority/minority, isolated leader, non-transitive, one-way), unreliable and
+ * long-reordering periods, duplicates, leadership transfers and forced campaigns. Some healed
+ * periods happen in the middle and one at the end; each is checked for liveness. The safety
+ * checkers watch every event.
  *
  * <p>Thread-safety: an instance runs on one thread; different seeds may run in parallel.
  */
@@ -210,6 +211,17 @@ public final class RandomScenario {
       }
     } else if (roll < 92) {
       healAndCheck("mid-run");
+    } else if (roll < 96) {
+      // A stopped process (SIGSTOP, a long GC): on resume it handles what waited in one turn and
+      // catches up on the ticks it owes.
+      int i = random.nextInt(n);
+      if (cluster.isPaused(i)) {
+        cluster.resume(i);
+        act("resume n" + i);
+      } else if (cluster.isUp(i)) {
+        cluster.pause(i);
+        act("pause n" + i);
+      }
     }
     // else: quiet period
   }
@@ -291,6 +303,7 @@ public final class RandomScenario {
   private void healAndCheck(String label) {
     for (int i = 0; i < cluster.size(); i++) {
       cluster.restart(i);
+      cluster.resume(i);
     }
     cluster.heal();
     cluster.setUnreliable(false);
