@@ -314,7 +314,13 @@ public final class KvClient implements AutoCloseable {
           return response;
         }
         case FAIL -> throw d.error();
-        case RETRY -> sleep(d.delayNanos());
+        case RETRY -> {
+          // Closed, interrupted or overslept: end as the deadline would (a write that may have
+          // applied is reported unknown, never failed).
+          if (!sleep(d.delayNanos()) || closed || !o.hasTimeForAnAttempt(System.nanoTime())) {
+            throw o.giveUp();
+          }
+        }
       }
     }
   }
@@ -335,15 +341,14 @@ public final class KvClient implements AutoCloseable {
     return RetryPolicy.Answer.transportFailure(server, status, server + ": " + what);
   }
 
-  private void sleep(long nanos) throws KvException {
+  /** Sleeps; false if interrupted (the interrupt is kept). */
+  private static boolean sleep(long nanos) {
     try {
       TimeUnit.NANOSECONDS.sleep(nanos);
+      return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new KvException(Status.UNAVAILABLE, "interrupted");
-    }
-    if (closed) {
-      throw new KvException(Status.UNAVAILABLE, "the client is closed");
+      return false;
     }
   }
 

@@ -139,6 +139,7 @@ public record RetryPolicy(
     private long backoff = initialBackoffNanos;
     private boolean maybeApplied;
     private boolean renewed;
+    private Answer last;
 
     private Operation(
         String op,
@@ -174,7 +175,28 @@ public record RetryPolicy(
 
     /** Decides what follows {@code a}, given at {@code now}. */
     public Decision onAnswer(Answer a, long now) {
+      last = a;
       return writes != null ? afterWrite(a, now) : afterRead(a, now);
+    }
+
+    /**
+     * Whether the deadline leaves time for another attempt at {@code now} (a caller that slept a
+     * backoff checks again: it may have overslept).
+     */
+    public boolean hasTimeForAnAttempt(long now) {
+      return deadline - now >= Math.min(attemptTimeoutNanos, MIN_ATTEMPT_NANOS);
+    }
+
+    /**
+     * The error that ends the operation without another attempt (the deadline passed while the
+     * caller waited, or it was closed or interrupted): as at the deadline, a write that may have
+     * applied is {@link OutcomeUnknownException}, never a plain failure.
+     */
+    public KvException giveUp() {
+      if (last == null) {
+        return new KvException(Status.UNAVAILABLE, op + " was not attempted");
+      }
+      return writes != null && maybeApplied ? unknownAtDeadline(last) : deadlineFailure(last);
     }
 
     private Decision afterWrite(Answer a, long now) {
@@ -228,17 +250,7 @@ public record RetryPolicy(
       if (delay >= 0) {
         return Decision.retry(delay);
       }
-      if (maybeApplied) {
-        return Decision.fail(
-            new OutcomeUnknownException(
-                a.status(),
-                op
-                    + " outcome unknown: no answer within "
-                    + timeoutNanos / 1_000_000
-                    + " ms; last: "
-                    + a.message()));
-      }
-      return Decision.fail(deadlineFailure(a));
+      return Decision.fail(maybeApplied ? unknownAtDeadline(a) : deadlineFailure(a));
     }
 
     private Decision afterRead(Answer a, long now) {
@@ -296,6 +308,16 @@ public record RetryPolicy(
       long sleep = backoff / 2 + random.nextLong(backoff / 2 + 1);
       backoff = Math.min(maxBackoffNanos, backoff * 2);
       return deadline - now < sleep + minAttempt ? -1 : sleep;
+    }
+
+    private OutcomeUnknownException unknownAtDeadline(Answer a) {
+      return new OutcomeUnknownException(
+          a.status(),
+          op
+              + " outcome unknown: no answer within "
+              + timeoutNanos / 1_000_000
+              + " ms; last: "
+              + a.message());
     }
 
     private KvException deadlineFailure(Answer last) {

@@ -201,4 +201,23 @@ class RetryPolicyTest {
     assertThat(op.attemptBudgetNanos(900 * MS)).isEqualTo(100 * MS);
     assertThat(op.attemptBudgetNanos(2_000 * MS)).isEqualTo(1);
   }
+
+  @Test
+  void givingUpOnAWriteThatMayHaveAppliedIsUnknownNeverAFailure() {
+    // E.g. the client is closed or interrupted during a backoff.
+    RetryPolicy.Operation op = policy.write("APPEND", routing, session, 0, random);
+    op.onAnswer(lost("a"), 0);
+    assertThat(op.giveUp()).isInstanceOf(OutcomeUnknownException.class);
+    RetryPolicy.Operation refused = policy.write("PUT", routing, session, 0, random);
+    refused.onAnswer(notLeader("a", ""), 0);
+    assertThat(refused.giveUp().outcomeUnknown()).isFalse();
+    assertThat(refused.giveUp().getMessage()).startsWith("no leader found within 1000 ms");
+  }
+
+  @Test
+  void aCallerThatOversleptItsBackoffHasNoTimeForAnotherAttempt() {
+    RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
+    assertThat(op.hasTimeForAnAttempt(980 * MS)).isTrue();
+    assertThat(op.hasTimeForAnAttempt(981 * MS)).isFalse();
+  }
 }

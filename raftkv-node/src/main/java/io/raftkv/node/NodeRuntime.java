@@ -59,6 +59,11 @@ public final class NodeRuntime<R> {
     /** {@code entries} were applied to the state machine, in order. */
     default void applied(List<Entry> entries) {}
 
+    /**
+     * The core took read {@code context} (it will be confirmed, or never if leadership is lost).
+     */
+    default void readRequested(long context) {}
+
     /** A read became safe to serve once {@code read.index()} is applied (§8). */
     default void readReady(ReadState read) {}
   }
@@ -264,6 +269,7 @@ public final class NodeRuntime<R> {
       done.accept(Outcome.notLeader(raft.leaderId()));
       return 0;
     }
+    listener.readRequested(context);
     Pending<Void> p = new Pending<>(raft.term(), now + timing.requestTimeoutNanos(), done);
     readsAwaitingIndex.put(context, p);
     deadlines.addLast(p);
@@ -315,6 +321,8 @@ public final class NodeRuntime<R> {
       List<Pending<SoftState>> waiting = new ArrayList<>(leaderWaiters);
       leaderWaiters.clear();
       waiting.forEach(p -> p.finish(Outcome.ok(s)));
+      // The waiters' requests (proposals, reads) go out in this turn, not the next one.
+      processor.drain(raft);
     }
     expireRequests();
   }
@@ -414,8 +422,8 @@ public final class NodeRuntime<R> {
   }
 
   /**
-   * The node stops (shutdown, or a storage failure): every waiting client hears {@link
-   * Outcome.Kind#UNKNOWN} with {@code why}, as after a crash.
+   * The node stops (shutdown, or a storage failure): waiting writes and leader waits hear {@link
+   * Outcome.Kind#UNKNOWN} with {@code why}, waiting reads NOT_LEADER, as after a crash.
    */
   public void stop(String why) {
     failAll(why);

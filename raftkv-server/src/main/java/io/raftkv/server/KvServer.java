@@ -164,7 +164,7 @@ public final class KvServer implements AutoCloseable {
   }
 
   /** A node whose loop failed (storage error) must not serve on: stop the process at once. */
-  private static void halt(RuntimeException cause) {
+  private static void halt(Throwable cause) {
     log.error("fatal: {}; exiting", cause.toString());
     Runtime.getRuntime().halt(4);
   }
@@ -216,8 +216,14 @@ public final class KvServer implements AutoCloseable {
     node.close();
     transport.close();
     try {
-      kvsServer.awaitTermination(2, TimeUnit.SECONDS);
-      raftServer.awaitTermination(2, TimeUnit.SECONDS);
+      // Calls still queued for the stopped loop will never be answered: cancel them (the client
+      // sees the call fail, and treats a write as possibly applied) rather than wait them out.
+      for (Server s : List.of(kvsServer, raftServer)) {
+        if (!s.awaitTermination(500, TimeUnit.MILLISECONDS)) {
+          s.shutdownNow();
+          s.awaitTermination(2, TimeUnit.SECONDS);
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -28,7 +28,7 @@ public final class RaftNode<R> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
 
   private final NodeRuntime<R> runtime;
-  private final Consumer<RuntimeException> onFatal;
+  private final Consumer<Throwable> onFatal;
   private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
   private final Thread loop;
   private volatile boolean running = true;
@@ -39,7 +39,7 @@ public final class RaftNode<R> implements AutoCloseable {
    * @param onFatal told when the loop stops on an error (e.g. a failed fsync): the node must not go
    *     on, since it could acknowledge what is not durable
    */
-  public RaftNode(NodeRuntime<R> runtime, Consumer<RuntimeException> onFatal) {
+  public RaftNode(NodeRuntime<R> runtime, Consumer<Throwable> onFatal) {
     this.runtime = runtime;
     this.onFatal = onFatal;
     this.status = runtime.status();
@@ -85,12 +85,16 @@ public final class RaftNode<R> implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException e) {
-        // Storage failures are fatal: continuing could acknowledge what is not durable.
-        log.error("node {} stops: {}", runtime.id(), e.toString(), e);
+      } catch (Throwable e) {
+        // Storage failures (and any Error) are fatal: continuing could acknowledge what is not
+        // durable, and a dead loop would leave every request unanswered.
         running = false;
-        runtime.stop("node stopped: " + e.getMessage());
-        onFatal.accept(e);
+        try {
+          log.error("node {} stops: {}", runtime.id(), e.toString(), e);
+          runtime.stop("node stopped: " + e.getMessage());
+        } finally {
+          onFatal.accept(e);
+        }
         return;
       }
     }

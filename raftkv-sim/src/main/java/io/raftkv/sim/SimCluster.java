@@ -42,6 +42,7 @@ public final class SimCluster {
   private final SimNode[] nodes;
   private final SplittableRandom[] nodeRandoms;
   private final SplittableRandom phaseRandom;
+  private final SplittableRandom resumeRandom;
   private final List<ClusterObserver> observers = new ArrayList<>();
   private final Map<ReadKey, Long> readsRequested = new HashMap<>();
   private final SimNode.Host host = new Host();
@@ -58,6 +59,7 @@ public final class SimCluster {
     SplittableRandom master = new SplittableRandom(seed);
     this.network = new SimNetwork(config.nodes(), queue, master.split(), this::deliver);
     this.phaseRandom = master.split();
+    this.resumeRandom = master.split();
     this.nodes = new SimNode[config.nodes()];
     this.nodeRandoms = new SplittableRandom[config.nodes()];
     for (int i = 0; i < nodes.length; i++) {
@@ -216,7 +218,11 @@ public final class SimCluster {
 
   /** Resumes a paused node: it handles what waited, and catches up on the ticks it owes. */
   public void resume(int i) {
-    nodes[i].resume(now());
+    if (nodes[i].isPaused()) {
+      // After SIGCONT the loop may run a turn (its owed ticks) before the network hands it what
+      // waited, or handle that first: both orders happen.
+      nodes[i].resume(now(), resumeRandom.nextBoolean());
+    }
     scheduleWake(i);
   }
 
@@ -282,12 +288,8 @@ public final class SimCluster {
    * @return the read's context, or 0 if the node is down, paused or not the leader
    */
   public long readIndex(int i) {
-    long atRequest = maxCommit;
     long[] context = {0};
     submit(i, rt -> context[0] = rt.read(outcome -> {}));
-    if (context[0] != 0) {
-      readsRequested.put(new ReadKey(i, context[0]), atRequest);
-    }
     return context[0];
   }
 
@@ -471,6 +473,13 @@ public final class SimCluster {
       for (ClusterObserver o : observers) {
         o.entryApplied(now(), node, entry);
       }
+    }
+
+    @Override
+    public void readRequested(int node, long context) {
+      // Every read the core takes, the KV service's included: the ReadIndex checker compares its
+      // index with the highest commit anywhere when the node took it.
+      readsRequested.put(new ReadKey(node, context), maxCommit);
     }
 
     @Override

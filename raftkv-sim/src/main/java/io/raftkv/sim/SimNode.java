@@ -40,6 +40,8 @@ final class SimNode {
 
     void entryApplied(int node, Entry entry);
 
+    void readRequested(int node, long context);
+
     void readStateEmitted(int node, ReadState read);
   }
 
@@ -179,14 +181,20 @@ final class SimNode {
     }
   }
 
-  /** Resumes a paused node: one turn with everything that waited and the ticks it owes. */
-  void resume(long nowMillis) {
+  /**
+   * Resumes a paused node: a turn with everything that waited and the ticks it owes, or (when
+   * {@code ticksFirst}) a turn with the owed ticks alone before the one with what waited.
+   */
+  void resume(long nowMillis, boolean ticksFirst) {
     if (!paused) {
       return;
     }
     paused = false;
     List<Consumer<NodeRuntime<?>>> held = new ArrayList<>(heldWhilePaused);
     heldWhilePaused.clear();
+    if (ticksFirst) {
+      turn(nowMillis, rt -> {});
+    }
     turn(nowMillis, rt -> held.forEach(input -> input.accept(rt)));
   }
 
@@ -299,6 +307,11 @@ final class SimNode {
         applied.add(e);
         host.entryApplied(id, e);
       }
+    }
+
+    @Override
+    public void readRequested(long context) {
+      host.readRequested(id, context);
     }
 
     @Override

@@ -216,6 +216,9 @@ public final class SimKvClient {
   }
 
   private void reply(long a, String server, KvResponse response, SplittableRandom lossy) {
+    if (a == attempt) {
+      attemptNode = -1; // answered: a crash from now on does not reset this call
+    }
     if (lossy != null && lossy.nextInt(10) == 0) {
       failSoon(a, server, "reply lost");
       return;
