@@ -51,11 +51,31 @@ public final class HistoryRecorder<I, O> {
     }
   }
 
+  /**
+   * Records that the operation {@code handle} certainly took no effect (a read that got no answer,
+   * or a write refused definitely): it is left out of the history. Its output being unknown, it
+   * would constrain nothing, yet every such operation multiplies the orders the checker must try.
+   * Leaving out a write that did take effect makes the history fail the check, so this also checks
+   * the claim.
+   */
+  public void discard(int handle) {
+    synchronized (operations) {
+      Pending<I, O> op = operations.get(handle);
+      if (op.output != null) {
+        throw new IllegalStateException("operation " + handle + " already completed");
+      }
+      op.discarded = true;
+    }
+  }
+
   /** The history so far; operations not completed have an unknown outcome. */
   public History<I, O> history() {
     synchronized (operations) {
       List<Operation<I, O>> ops = new ArrayList<>(operations.size());
       for (Pending<I, O> p : operations) {
+        if (p.discarded) {
+          continue;
+        }
         ops.add(
             p.output == null
                 ? Operation.unknown(p.clientId, p.input, p.callTime)
@@ -71,6 +91,7 @@ public final class HistoryRecorder<I, O> {
     final long callTime;
     long returnTime;
     O output;
+    boolean discarded;
 
     Pending(int clientId, I input, long callTime) {
       this.clientId = clientId;

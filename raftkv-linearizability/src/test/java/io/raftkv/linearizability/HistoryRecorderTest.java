@@ -31,6 +31,24 @@ class HistoryRecorderTest {
   }
 
   @Test
+  void discardedOperationsAreLeftOutAndAWriteThatDidApplyThenFailsTheCheck() {
+    AtomicLong clock = new AtomicLong();
+    HistoryRecorder<KvInput, KvOutput> recorder = new HistoryRecorder<>(clock::incrementAndGet);
+    int lostRead = recorder.invoke(1, KvInput.get("x"));
+    recorder.discard(lostRead);
+    int refused = recorder.invoke(1, KvInput.put("x", "a"));
+    recorder.discard(refused);
+    assertThat(recorder.history().operations()).isEmpty();
+    // Had the "refused" put applied after all, a later read of its value has no writer.
+    int read = recorder.invoke(2, KvInput.get("x"));
+    recorder.complete(read, KvOutput.value("a"));
+    CheckResult r =
+        LinearizabilityChecker.withBudget(Duration.ofSeconds(5))
+            .check(new KvModel(), recorder.history());
+    assertThat(r.verdict()).isEqualTo(CheckResult.Verdict.ILLEGAL);
+  }
+
+  @Test
   void aHistoryRecordedFromRealThreadsOnALinearizableStoreChecksOk() throws Exception {
     ConcurrentMap<String, String> store = new ConcurrentHashMap<>();
     HistoryRecorder<KvInput, KvOutput> recorder = new HistoryRecorder<>();

@@ -24,8 +24,9 @@ import java.util.SplittableRandom;
  * the same (client id, sequence) on every retry, unknown outcomes), over the simulated client links
  * of its {@link SimKvCluster}. Each client knows the servers in its own random order.
  *
- * <p>An operation that ends without a definite answer (outcome unknown, or a failure) stays open in
- * the history: it may have taken effect at any point after its call, or never.
+ * <p>A write whose outcome is unknown stays open in the history: it may have taken effect at any
+ * point after its call, or never. A read without an answer and a write that failed definitely are
+ * left out: they took no effect (a write that did would make the history fail the check).
  *
  * <p>Thread-safety: none; one simulation thread.
  */
@@ -280,7 +281,11 @@ public final class SimKvClient {
     if (out != null) {
       kv.recorder().complete(handle, out);
     } else if (error.outcomeUnknown()) {
-      unknownOutcomes++;
+      unknownOutcomes++; // stays open in the history: it may have taken effect
+    } else {
+      // A read without an answer, or a write refused definitely: no effect (KvClient's contract,
+      // which the check then verifies).
+      kv.recorder().discard(handle);
     }
     KvInput done = op;
     busy = false;
