@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.okhttp.OkHttpChannelBuilder;
+import io.raftkv.client.retry.RetryPolicy;
 import io.raftkv.proto.kvs.AppendRequest;
 import io.raftkv.proto.kvs.DeleteRequest;
 import io.raftkv.proto.kvs.DirectGetRequest;

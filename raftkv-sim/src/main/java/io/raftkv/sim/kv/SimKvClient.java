@@ -2,9 +2,9 @@ package io.raftkv.sim.kv;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.client.KvException;
-import io.raftkv.client.RetryPolicy;
-import io.raftkv.client.ServerRouting;
-import io.raftkv.client.WriteSession;
+import io.raftkv.client.retry.RetryPolicy;
+import io.raftkv.client.retry.ServerRouting;
+import io.raftkv.client.retry.WriteSession;
 import io.raftkv.linearizability.KvInput;
 import io.raftkv.linearizability.KvOutput;
 import io.raftkv.proto.kvs.AppendRequest;

@@ -1,6 +1,6 @@
 package io.raftkv.sim.kv;
 
-import io.raftkv.client.RetryPolicy;
+import io.raftkv.client.retry.RetryPolicy;
 import io.raftkv.linearizability.CheckResult;
 import io.raftkv.linearizability.HistoryRecorder;
 import io.raftkv.linearizability.KvInput;

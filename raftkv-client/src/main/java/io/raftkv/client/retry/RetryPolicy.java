@@ -1,13 +1,16 @@
-package io.raftkv.client;
+package io.raftkv.client.retry;
 
+import io.raftkv.client.KvException;
+import io.raftkv.client.OutcomeUnknownException;
 import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import java.util.random.RandomGenerator;
 
 /**
- * How a client routes and retries one operation, without a transport: {@link KvClient} drives it
- * over gRPC, the simulator's clients over the simulated network, so both retry the same way.
+ * How a client routes and retries one operation, without a transport: {@link
+ * io.raftkv.client.KvClient} drives it over gRPC, the simulator's clients over the simulated
+ * network, so both retry the same way.
  *
  * <ul>
  *   <li>An operation starts at the server believed to lead (else the first one); a NOT_LEADER
@@ -332,7 +335,8 @@ public record RetryPolicy(
     }
   }
 
-  static String defaultMessage(Status status) {
+  /** What a status means, for an answer that carries no message. */
+  public static String defaultMessage(Status status) {
     return switch (status) {
       case OK -> "ok";
       case NOT_LEADER -> "not the leader";

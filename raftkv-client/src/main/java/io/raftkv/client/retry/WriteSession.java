@@ -1,4 +1,4 @@
-package io.raftkv.client;
+package io.raftkv.client.retry;
 
 import io.raftkv.proto.kvs.SessionHeader;
 import java.util.function.LongSupplier;

@@ -1,4 +1,4 @@
-package io.raftkv.client;
+package io.raftkv.client.retry;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,10 @@
-package io.raftkv.client;
+package io.raftkv.client.retry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftkv.client.RetryPolicy.Answer;
-import io.raftkv.client.RetryPolicy.Decision;
+import io.raftkv.client.OutcomeUnknownException;
+import io.raftkv.client.retry.RetryPolicy.Answer;
+import io.raftkv.client.retry.RetryPolicy.Decision;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import java.util.List;
