@@ -185,17 +185,4 @@ final class Progress {
     probeSent = false;
     next = match + 1;
   }
-
-  @Override
-  public String toString() {
-    return "Progress{match="
-        + match
-        + ", next="
-        + next
-        + ", "
-        + state
-        + ", inflight="
-        + inflight.size()
-        + "}";
-  }
 }
