@@ -11,6 +11,7 @@ import io.raftkv.proto.raft.AppendEntriesResponse;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
 import io.raftkv.proto.raft.RaftMessage;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -285,5 +286,61 @@ class ReplicationPacingTest {
                     .setConflictIndex(2))
             .build());
     assertThat(appendsTo(net.take(to(3)))).singleElement().matches(a -> a.getPrevLogIndex() == 1);
+  }
+
+  /**
+   * §5.3 with a network that reorders: an acknowledgement can reach beyond the pipeline the leader
+   * just restarted after a probe (it answers an append sent before the follower fell back to
+   * probing). The leader then moves nextIndex past it and does not resend what the follower already
+   * holds.
+   */
+  @Test
+  void lateAcknowledgementBeyondTheRestartedPipelineIsNotResent() {
+    TestNetwork net = TestNetwork.create(3, 1, c -> c.withReplicationLimits(2, 1));
+    net.elect(1);
+    net.deliverAll();
+    Raft r = net.raft(1);
+    r.tick(); // a heartbeat records each follower's progress
+    net.deliverAll();
+    net.dropIf(to(2)); // node 2's messages are held below and delivered by hand
+    List<RaftMessage> held = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      r.propose(data("e" + i)); // one entry per append: entries 2..7
+      held.addAll(net.take(to(2)));
+      r.tick(); // node 2 made no progress: the heartbeat frees a slot, probes the far end
+      held.addAll(net.take(to(2)));
+      net.deliverAll(); // node 3 keeps the commit index moving
+    }
+    RaftMessage farEndOf2 =
+        held.stream()
+            .filter(m -> m.getAppendRequest().getEntriesCount() == 0)
+            .filter(m -> m.getAppendRequest().getPrevLogIndex() == 2)
+            .findFirst()
+            .orElseThrow();
+    net.deliver(farEndOf2); // overtakes entry 2: rejected
+    held.stream().filter(m -> m.getAppendRequest().getEntriesCount() > 0).forEach(net::deliver);
+    List<RaftMessage> answers = net.take(m -> m.getFrom() == 2);
+    RaftMessage rejection = answers.get(0);
+    assertThat(rejection.getAppendResponse().getSuccess()).isFalse();
+    RaftMessage ackOf2 =
+        answers.stream()
+            .filter(m -> m.getAppendResponse().getMatchIndex() == 2)
+            .findFirst()
+            .orElseThrow();
+    RaftMessage ackOf7 =
+        answers.stream()
+            .filter(m -> m.getAppendResponse().getMatchIndex() == 7)
+            .findFirst()
+            .orElseThrow();
+
+    net.deliver(rejection); // back to probing from index 2
+    net.deliver(ackOf2); // the probe's point agrees: a new pipeline from 3
+    assertThat(r.status().peers().get(2).replicating()).isTrue();
+    net.take(to(2));
+    net.deliver(ackOf7);
+    RaftStatus.PeerProgress p = r.status().peers().get(2);
+    assertThat(p.matchIndex()).isEqualTo(7);
+    assertThat(p.nextIndex()).isEqualTo(8);
+    assertThat(appendsTo(net.take(to(2)))).noneMatch(a -> a.getEntriesCount() > 0);
   }
 }
