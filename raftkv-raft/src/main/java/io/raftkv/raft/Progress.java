@@ -19,7 +19,10 @@ final class Progress {
   }
 
   private long match;
+
+  /** Always above {@code match}: every write of either keeps {@code next >= match + 1}. */
   private long next;
+
   private State state = State.PROBE;
   private boolean probeSent;
 
@@ -167,30 +170,19 @@ final class Progress {
     return true;
   }
 
-  void becomeProbe() {
+  /**
+   * Back to one append at a time; the appends in flight are forgotten (their answers are stale).
+   */
+  private void becomeProbe() {
     state = State.PROBE;
     probeSent = false;
     inflight.clear();
-    next = Math.max(next, match + 1);
   }
 
+  /** Streams from just past the match; a probing follower has no appends in flight. */
   void becomeReplicate() {
     state = State.REPLICATE;
     probeSent = false;
-    inflight.clear();
     next = match + 1;
-  }
-
-  @Override
-  public String toString() {
-    return "Progress{match="
-        + match
-        + ", next="
-        + next
-        + ", "
-        + state
-        + ", inflight="
-        + inflight.size()
-        + "}";
   }
 }

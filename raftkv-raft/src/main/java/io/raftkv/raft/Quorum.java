@@ -18,6 +18,11 @@ final class Quorum {
     return sorted[values.length - quorum];
   }
 
+  /** Whether {@code count} of {@code members} is a majority (§5.2). */
+  static boolean isMajority(int count, int members) {
+    return count >= members / 2 + 1;
+  }
+
   enum VoteResult {
     WON,
     LOST,

@@ -3,20 +3,12 @@ package io.raftkv.raft;
 import static io.raftkv.raft.RaftConfig.NONE;
 
 import com.google.protobuf.ByteString;
-import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.AppendEntriesResponse;
 import io.raftkv.proto.raft.Entry;
-import io.raftkv.proto.raft.EntryType;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
-import io.raftkv.proto.raft.RequestVoteRequest;
 import io.raftkv.proto.raft.RequestVoteResponse;
-import io.raftkv.proto.raft.TimeoutNow;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 
 /**
@@ -28,6 +20,13 @@ import java.util.random.RandomGenerator;
  * <p>Implements Figure 2 of the extended paper (§5), the no-op entry of a new leader and ReadIndex
  * (§8), and, from the dissertation, PreVote and CheckQuorum (§9.6) and leadership transfer (§3.10).
  *
+ * <p>This class holds the node's own state (term, vote, role, leader, election timer), checks every
+ * message's term (Figure 2, "Rules for all servers"), switches roles, and builds the Ready. What
+ * each role does with a message is in {@link Follower}, {@link Candidate} and {@link Leader}
+ * (etcd's stepFollower, stepCandidate and stepLeader), how any role answers RequestVote in {@link
+ * Voter}; the voters, their votes and progress, and every majority question are in the {@link
+ * ProgressTracker}; the log is a {@link RaftLog}.
+ *
  * <p>Thread-safety: none; one thread owns an instance. Durability: nothing, the driver persists
  * what each Ready says, before sending its messages.
  */
@@ -35,49 +34,35 @@ public final class Raft {
   private final RaftConfig config;
   private final RandomGenerator random;
   private final RaftLog log;
-
-  /** Every voter but this node, in id order (determinism: no hash-ordered iteration). */
-  private final List<Integer> peers;
+  private final ProgressTracker tracker;
+  private final Follower follower;
+  private final Candidate candidate;
+  private final Leader leader;
+  private final Voter voter;
 
   // Figure 2, persistent state (with the commit index in the log).
   private long term;
-  private int votedFor = NONE;
+
+  /** Written by {@link Voter} too. */
+  int votedFor = NONE;
 
   private Role role = Role.FOLLOWER;
-  private int leaderId = NONE;
 
-  private int electionElapsed;
-  private int heartbeatElapsed;
+  /** The leader of the current term, if known; written by {@link Follower} too. */
+  int leaderId = NONE;
+
+  /**
+   * Ticks since the last election-timer reset (§5.2); on a leader, since the last CheckQuorum
+   * check. Written by {@link Follower} (a leader was heard from) and {@link Leader} too.
+   */
+  int electionElapsed;
+
   private int randomizedElectionTimeout;
 
-  /** Votes received in the current (pre-)campaign, by voter. */
-  private final Map<Integer, Boolean> votes = new TreeMap<>();
-
-  // Leader state.
-  private final Map<Integer, Progress> progress = new TreeMap<>();
-
-  /** Heartbeat round stamped on every AppendEntries; see {@link ReadIndexQueue}. */
-  private long round;
-
-  /** The round of a ReadIndex broadcast queued in the outbox but not yet handed out, or 0. */
-  private long unsentReadRound;
-
-  private final ReadIndexQueue reads = new ReadIndexQueue();
-  private int leadTransferee = NONE;
-  private int transferElapsed;
-
-  /** New entries wait here to go out in one message per follower when the Ready is built. */
-  private boolean appendsPending;
-
-  /** Messages to hand out with the next Ready; built then, so senders may fill them in. */
-  private List<RaftMessage.Builder> outbox = new ArrayList<>();
-
-  private List<ReadState> readStates = new ArrayList<>();
-
   private final int memoryTail;
-  private HardState persistedHardState;
-  private SoftState reportedSoftState = new SoftState(Role.FOLLOWER, NONE);
-  private Ready handedOut;
+
+  /** Messages, read states and reported states between two Readys. */
+  final Outbox outbox;
 
   /**
    * Builds a node from what it persisted (a new node starts from {@link PersistentState#empty()}).
@@ -121,8 +106,12 @@ public final class Raft {
             restored.offsetTerm());
     this.term = hs.getCurrentTerm();
     this.votedFor = hs.hasVotedFor() ? hs.getVotedFor() : NONE;
-    this.persistedHardState = hardState();
-    this.peers = config.voters().stream().filter(v -> v != config.id()).toList();
+    this.outbox = new Outbox(hardState());
+    this.tracker = new ProgressTracker(config);
+    this.follower = new Follower(this, log);
+    this.candidate = new Candidate(this, config, log, tracker, follower);
+    this.leader = new Leader(this, config, log, tracker);
+    this.voter = new Voter(this, config, log);
     resetElectionTimer();
   }
 
@@ -131,7 +120,7 @@ public final class Raft {
   /** One unit of time passes (§5.2 election timeout, heartbeats, CheckQuorum). */
   public void tick() {
     if (role == Role.LEADER) {
-      tickLeader();
+      leader.tick();
     } else {
       electionElapsed++;
       if (electionElapsed >= randomizedElectionTimeout) {
@@ -158,10 +147,7 @@ public final class Raft {
    *     (not the leader, or transferring leadership)
    */
   public long propose(ByteString command) {
-    if (role != Role.LEADER || leadTransferee != NONE) {
-      return 0;
-    }
-    return appendEntry(EntryType.ENTRY_NORMAL, command);
+    return role == Role.LEADER ? leader.propose(command) : 0;
   }
 
   /**
@@ -175,13 +161,7 @@ public final class Raft {
     if (role != Role.LEADER) {
       return false;
     }
-    // §8: a new leader does not know what is committed until it commits an entry of its term.
-    if (!committedInCurrentTerm()) {
-      reads.awaitTermCommit(context);
-    } else {
-      reads.awaitQuorum(context, log.committed(), readRound());
-      releaseReads();
-    }
+    leader.readIndex(context);
     return true;
   }
 
@@ -191,17 +171,7 @@ public final class Raft {
    * an election timeout.
    */
   public boolean transferLeadership(int target) {
-    if (role != Role.LEADER || target == config.id() || !progress.containsKey(target)) {
-      return false;
-    }
-    leadTransferee = target;
-    transferElapsed = 0;
-    if (progress.get(target).match() == log.lastIndex()) {
-      send(target).setTimeoutNow(TimeoutNow.getDefaultInstance());
-    } else {
-      sendAppend(target, true);
-    }
-    return true;
+    return role == Role.LEADER && leader.transferLeadership(target);
   }
 
   /** Handles a message from a peer. */
@@ -209,29 +179,23 @@ public final class Raft {
     if (m.getTo() != config.id()) {
       throw new IllegalArgumentException("message for " + m.getTo() + " given to " + config.id());
     }
-    if (!peers.contains(m.getFrom())) {
+    if (!tracker.isPeer(m.getFrom())) {
       return;
     }
     if (m.getTerm() > term) {
       if (m.hasVoteRequest()) {
-        RequestVoteRequest v = m.getVoteRequest();
-        // §9.6 (dissertation): a server that heard from a leader within the minimum election
-        // timeout disregards RequestVote, so a rejoining server cannot depose a healthy leader.
-        boolean inLease =
-            config.checkQuorum()
-                && leaderId != NONE
-                && electionElapsed < config.electionTimeoutMinTicks();
-        if (inLease && !v.getLeadershipTransfer()) {
+        if (voter.disregards(m)) {
           return;
         }
-        if (!v.getPreVote()) {
+        if (!m.getVoteRequest().getPreVote()) {
           becomeFollower(m.getTerm(), NONE);
         }
       } else if (!(m.hasVoteResponse()
           && m.getVoteResponse().getPreVote()
           && m.getVoteResponse().getVoteGranted())) {
         // A granted PreVote carries the term we would campaign in, not a newer term; anything
-        // else means we are behind (Figure 2, "Rules for all servers").
+        // else means we are behind (Figure 2, "Rules for all servers"). An AppendEntries comes
+        // from the new term's leader (§5.2: there is at most one).
         becomeFollower(m.getTerm(), m.hasAppendRequest() ? m.getFrom() : NONE);
       }
     } else if (m.getTerm() < term) {
@@ -239,21 +203,14 @@ public final class Raft {
       return;
     }
 
-    switch (m.getBodyCase()) {
-      case VOTE_REQUEST -> handleVoteRequest(m);
-      case VOTE_RESPONSE -> handleVoteResponse(m);
-      case APPEND_REQUEST -> handleAppendRequest(m);
-      case APPEND_RESPONSE -> {
-        if (role == Role.LEADER) {
-          handleAppendResponse(m);
-        }
-      }
-      case TIMEOUT_NOW -> {
-        if (role != Role.LEADER) {
-          startElection(true);
-        }
-      }
-      default -> {}
+    if (m.hasVoteRequest()) {
+      voter.handleVoteRequest(m); // any role answers
+      return;
+    }
+    switch (role) {
+      case FOLLOWER -> follower.step(m);
+      case PRE_CANDIDATE, CANDIDATE -> candidate.step(m);
+      case LEADER -> leader.step(m);
     }
   }
 
@@ -261,14 +218,12 @@ public final class Raft {
 
   /** Whether {@link #ready()} has anything to hand out. */
   public boolean hasReady() {
-    flushAppends();
-    return handedOut == null
-        && (!softState().equals(reportedSoftState)
-            || !hardState().equals(persistedHardState)
+    // Entries proposed since the last Ready are unstable, so they alone make the answer true; their
+    // AppendEntries are built by ready().
+    return !outbox.awaitingAdvance()
+        && (outbox.hasNews(softState(), hardState())
             || log.stable() < log.lastIndex()
-            || !outbox.isEmpty()
-            || log.hasNextCommittedEntries()
-            || !readStates.isEmpty());
+            || log.hasNextCommittedEntries());
   }
 
   /**
@@ -276,58 +231,33 @@ public final class Raft {
    * #advance(Ready)}.
    */
   public Ready ready() {
-    if (handedOut != null) {
+    if (outbox.awaitingAdvance()) {
       throw new IllegalStateException("advance() the previous Ready before taking another");
     }
-    flushAppends();
+    leader.flushAppends();
     SoftState soft = softState();
     HardState hard = hardState();
-    boolean termOrVoteChanged =
-        hard.getCurrentTerm() != persistedHardState.getCurrentTerm()
-            || hard.hasVotedFor() != persistedHardState.hasVotedFor()
-            || hard.getVotedFor() != persistedHardState.getVotedFor();
     List<Entry> entries = log.unstableEntries();
-    List<RaftMessage> messages = new ArrayList<>(outbox.size());
-    for (RaftMessage.Builder b : outbox) {
-      messages.add(b.build());
-    }
-    outbox = new ArrayList<>();
-    unsentReadRound = 0;
-    List<ReadState> reads = readStates;
-    readStates = new ArrayList<>();
-    handedOut =
-        new Ready(
-            soft.equals(reportedSoftState) ? null : soft,
-            hard.equals(persistedHardState) ? null : hard,
+    Ready rd =
+        outbox.take(
+            soft,
+            hard,
             entries,
-            messages,
             log.nextCommittedEntries(config.maxApplyBytes()),
-            reads,
-            termOrVoteChanged || !entries.isEmpty(),
-            // Leader: its term and vote are durable (it persisted them before asking for votes) and
-            // advanceCommit() counts its own copy only once advance() says it is stable.
-            role == Role.LEADER && !termOrVoteChanged);
-    return handedOut;
+            role == Role.LEADER);
+    leader.onMessagesHandedOut();
+    return rd;
   }
 
   /** The driver has persisted, sent and applied everything in {@code ready}. */
   public void advance(Ready ready) {
-    if (ready != handedOut) {
-      throw new IllegalStateException("advance() takes the Ready last handed out");
-    }
-    handedOut = null;
-    if (ready.softState() != null) {
-      reportedSoftState = ready.softState();
-    }
-    if (ready.hardState() != null) {
-      persistedHardState = ready.hardState();
-    }
+    outbox.acknowledge(ready);
     if (!ready.entries().isEmpty()) {
       Entry last = ready.entries().get(ready.entries().size() - 1);
       log.stableTo(last.getIndex(), last.getTerm());
       if (role == Role.LEADER) {
         // The leader's own durable copy counts toward the majority only now (§5.3).
-        advanceCommit();
+        leader.onStable();
       }
     }
     if (!ready.committedEntries().isEmpty()) {
@@ -380,16 +310,6 @@ public final class Raft {
   }
 
   public RaftStatus status() {
-    Map<Integer, RaftStatus.PeerProgress> view = new LinkedHashMap<>();
-    progress.forEach(
-        (id, pr) ->
-            view.put(
-                id,
-                new RaftStatus.PeerProgress(
-                    pr.match(),
-                    pr.next(),
-                    pr.state() == Progress.State.REPLICATE,
-                    pr.inflightCount())));
     return new RaftStatus(
         config.id(),
         role,
@@ -401,223 +321,11 @@ public final class Raft {
         log.lastIndex(),
         log.lastTerm(),
         log.stable(),
-        reads.size(),
-        view);
+        leader.pendingReads(),
+        tracker.status());
   }
 
-  // ---------------------------------------------------------------- roles
-
-  private void becomeFollower(long newTerm, int leader) {
-    if (newTerm != term) {
-      term = newTerm;
-      votedFor = NONE;
-    }
-    role = Role.FOLLOWER;
-    leaderId = leader;
-    resetLeaderState();
-    resetElectionTimer();
-  }
-
-  /** §5.2 on timeout, or at once when asked to (TimeoutNow, the start-up hint). */
-  private void startElection(boolean transfer) {
-    if (config.preVote() && !transfer) {
-      becomePreCandidate();
-    } else {
-      becomeCandidate(transfer);
-    }
-  }
-
-  /** PreVote: ask whether we could win before raising the term and disturbing anyone. */
-  private void becomePreCandidate() {
-    role = Role.PRE_CANDIDATE;
-    leaderId = NONE;
-    resetLeaderState();
-    resetElectionTimer();
-    votes.put(config.id(), true);
-    if (tallyVotes() == Quorum.VoteResult.WON) {
-      becomeCandidate(false);
-      return;
-    }
-    requestVotes(term + 1, true, false);
-  }
-
-  private void becomeCandidate(boolean transfer) {
-    term++;
-    votedFor = config.id();
-    role = Role.CANDIDATE;
-    leaderId = NONE;
-    resetLeaderState();
-    resetElectionTimer();
-    votes.put(config.id(), true);
-    if (tallyVotes() == Quorum.VoteResult.WON) {
-      becomeLeader();
-      return;
-    }
-    requestVotes(term, false, transfer);
-  }
-
-  private void becomeLeader() {
-    role = Role.LEADER;
-    leaderId = config.id();
-    resetLeaderState();
-    for (int peer : peers) {
-      progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
-    }
-    heartbeatElapsed = 0;
-    electionElapsed = 0;
-    // §8: a no-op entry lets the new leader commit, and so learn, everything committed before it.
-    appendEntry(EntryType.ENTRY_NOOP, ByteString.EMPTY);
-  }
-
-  private void resetLeaderState() {
-    votes.clear();
-    progress.clear();
-    reads.clear();
-    leadTransferee = NONE;
-    unsentReadRound = 0;
-    appendsPending = false;
-  }
-
-  private void resetElectionTimer() {
-    electionElapsed = 0;
-    heartbeatElapsed = 0;
-    int min = config.electionTimeoutMinTicks();
-    randomizedElectionTimeout = min + random.nextInt(config.electionTimeoutMaxTicks() - min);
-  }
-
-  private void tickLeader() {
-    heartbeatElapsed++;
-    electionElapsed++;
-    if (electionElapsed >= config.electionTimeoutMinTicks()) {
-      electionElapsed = 0;
-      // CheckQuorum: a leader cut off from a majority steps down rather than keep clients waiting.
-      if (config.checkQuorum() && !quorumRecentlyActive()) {
-        becomeFollower(term, NONE);
-        return;
-      }
-    }
-    if (leadTransferee != NONE && ++transferElapsed >= config.electionTimeoutMinTicks()) {
-      leadTransferee = NONE;
-    }
-    if (heartbeatElapsed >= config.heartbeatTicks()) {
-      heartbeatElapsed = 0;
-      heartbeat();
-    }
-  }
-
-  private boolean quorumRecentlyActive() {
-    int active = 1;
-    for (Progress pr : progress.values()) {
-      if (pr.recentActive()) {
-        active++;
-      }
-      pr.setRecentActive(false);
-    }
-    return active >= config.quorum();
-  }
-
-  // ---------------------------------------------------------------- elections
-
-  private void requestVotes(long campaignTerm, boolean preVote, boolean transfer) {
-    for (int peer : peers) {
-      send(peer)
-          .setTerm(campaignTerm)
-          .setVoteRequest(
-              RequestVoteRequest.newBuilder()
-                  .setLastLogIndex(log.lastIndex())
-                  .setLastLogTerm(log.lastTerm())
-                  .setPreVote(preVote)
-                  .setLeadershipTransfer(transfer));
-    }
-  }
-
-  private void handleVoteRequest(RaftMessage m) {
-    RequestVoteRequest v = m.getVoteRequest();
-    boolean pre = v.getPreVote();
-    // Figure 2: one vote per term, first come first served; a PreVote binds nothing.
-    boolean canVote =
-        votedFor == m.getFrom()
-            || (votedFor == NONE && leaderId == NONE)
-            || (pre && m.getTerm() > term);
-    // §5.4.1: only for a candidate whose log is at least as up-to-date as ours.
-    boolean grant = canVote && log.isUpToDate(v.getLastLogIndex(), v.getLastLogTerm());
-    if (grant && !pre) {
-      votedFor = m.getFrom();
-      electionElapsed = 0;
-    }
-    send(m.getFrom())
-        .setTerm(grant ? m.getTerm() : term)
-        .setVoteResponse(RequestVoteResponse.newBuilder().setVoteGranted(grant).setPreVote(pre));
-  }
-
-  private void handleVoteResponse(RaftMessage m) {
-    RequestVoteResponse r = m.getVoteResponse();
-    boolean counts =
-        r.getPreVote()
-            ? role == Role.PRE_CANDIDATE && m.getTerm() == (r.getVoteGranted() ? term + 1 : term)
-            : role == Role.CANDIDATE && m.getTerm() == term;
-    if (!counts) {
-      return;
-    }
-    votes.putIfAbsent(m.getFrom(), r.getVoteGranted());
-    switch (tallyVotes()) {
-      case WON -> {
-        if (role == Role.PRE_CANDIDATE) {
-          becomeCandidate(false);
-        } else {
-          becomeLeader();
-        }
-      }
-      case LOST -> becomeFollower(term, NONE);
-      case PENDING -> {}
-    }
-  }
-
-  private Quorum.VoteResult tallyVotes() {
-    int granted = 0;
-    int rejected = 0;
-    for (boolean g : votes.values()) {
-      if (g) {
-        granted++;
-      } else {
-        rejected++;
-      }
-    }
-    return Quorum.tally(granted, rejected, config.voters().size());
-  }
-
-  // ---------------------------------------------------------------- replication, follower side
-
-  private void handleAppendRequest(RaftMessage m) {
-    if (role == Role.LEADER) {
-      // Two leaders in one term would break Election Safety (§5.2); the checkers report it.
-      return;
-    }
-    if (role != Role.FOLLOWER) {
-      becomeFollower(term, m.getFrom()); // §5.2: a candidate recognizes the new leader
-    }
-    leaderId = m.getFrom();
-    electionElapsed = 0;
-    AppendEntriesRequest a = m.getAppendRequest();
-    AppendEntriesResponse.Builder reply = AppendEntriesResponse.newBuilder().setRound(a.getRound());
-    long lastNew =
-        log.maybeAppend(
-            a.getPrevLogIndex(), a.getPrevLogTerm(), a.getLeaderCommit(), a.getEntriesList());
-    if (lastNew >= 0) {
-      reply.setSuccess(true).setMatchIndex(lastNew);
-    } else {
-      // §5.3 accelerated backoff: name the conflicting term and where it starts in our log.
-      reply.setRejectedIndex(a.getPrevLogIndex());
-      if (a.getPrevLogIndex() > log.lastIndex()) {
-        reply.setConflictTerm(0).setConflictIndex(log.lastIndex() + 1);
-      } else {
-        long conflictTerm = log.term(a.getPrevLogIndex());
-        long first = log.firstIndexOfTerm(conflictTerm, a.getPrevLogIndex());
-        reply.setConflictTerm(conflictTerm).setConflictIndex(Math.max(first, log.committed() + 1));
-      }
-    }
-    send(m.getFrom()).setAppendResponse(reply);
-  }
+  // ---------------------------------------------------------------- stale messages
 
   /** Figure 2: reply false to a stale term, so that its sender learns it is behind. */
   private void rejectStale(RaftMessage m) {
@@ -638,203 +346,71 @@ public final class Raft {
     }
   }
 
-  // ---------------------------------------------------------------- replication, leader side
+  // ---------------------------------------------------------------- roles (etcd's becomeX)
 
-  private long appendEntry(EntryType type, ByteString data) {
-    Entry e =
-        Entry.newBuilder()
-            .setTerm(term)
-            .setIndex(log.lastIndex() + 1)
-            .setType(type)
-            .setData(data)
-            .build();
-    log.append(e);
-    appendsPending = true;
-    return e.getIndex();
+  /** §5.1: a server that learns of a higher term, or of the current term's leader, follows. */
+  void becomeFollower(long newTerm, int leader) {
+    if (newTerm != term) {
+      term = newTerm;
+      votedFor = NONE;
+    }
+    role = Role.FOLLOWER;
+    leaderId = leader;
+    resetRoleState();
+    resetElectionTimer();
   }
 
-  /** Sends the entries proposed since the last Ready: one message per follower, not per entry. */
-  private void flushAppends() {
-    if (appendsPending && role == Role.LEADER) {
-      for (int peer : peers) {
-        sendAppend(peer, false);
-      }
-    }
-    appendsPending = false;
+  /** §5.2 on timeout, or at once when asked to (TimeoutNow, the start-up hint). */
+  void startElection(boolean transfer) {
+    candidate.campaign(transfer);
   }
 
-  private void handleAppendResponse(RaftMessage m) {
-    Progress pr = progress.get(m.getFrom());
-    AppendEntriesResponse r = m.getAppendResponse();
-    pr.setRecentActive(true);
-    pr.ackRound(r.getRound());
-    if (!r.getSuccess()) {
-      if (pr.maybeDecrease(r.getRejectedIndex(), retryHint(r))) {
-        sendAppend(m.getFrom(), true);
-      }
-    } else {
-      boolean updated = pr.maybeUpdate(r.getMatchIndex());
-      if (pr.state() == Progress.State.PROBE && r.getMatchIndex() + 1 >= pr.next()) {
-        // The probe found where our logs agree: stream from there on.
-        pr.becomeReplicate();
-        updated = true;
-      }
-      if (!updated) {
-        releaseReads();
-        return;
-      }
-      advanceCommit();
-      while (sendAppend(m.getFrom(), false)) {
-        // Keep the pipeline full (bounded by maxInflightAppends).
-      }
-      if (pr.sentCommit() < Math.min(log.committed(), pr.match())) {
-        // It was paused when the commit index moved: tell it now, not at the next heartbeat.
-        sendAppendRequest(m.getFrom(), pr.match(), List.of());
-      }
-      if (m.getFrom() == leadTransferee && pr.match() == log.lastIndex()) {
-        send(leadTransferee).setTimeoutNow(TimeoutNow.getDefaultInstance());
-      }
-    }
-    releaseReads();
+  /** Dissertation §9.6: PreVote keeps the term; nobody else is disturbed yet. */
+  void becomePreCandidate() {
+    role = Role.PRE_CANDIDATE;
+    leaderId = NONE;
+    resetRoleState();
+    resetElectionTimer();
+  }
+
+  /** §5.2: a new term, in which this node votes for itself. */
+  void becomeCandidate() {
+    term++;
+    votedFor = config.id();
+    role = Role.CANDIDATE;
+    leaderId = NONE;
+    resetRoleState();
+    resetElectionTimer();
   }
 
   /**
-   * Where to retry after a rejection: past our last entry of the follower's conflicting term if we
-   * have that term, else at the first index the follower holds of it (§5.3).
+   * §5.2: won a majority of the current term's votes. Only a candidate gets here, so the previous
+   * role's state is gone already ({@link #becomeCandidate}).
    */
-  private long retryHint(AppendEntriesResponse r) {
-    if (r.getConflictTerm() > 0) {
-      long ours = log.lastIndexOfTerm(r.getConflictTerm(), r.getRejectedIndex());
-      if (ours > 0) {
-        return ours + 1;
-      }
-    }
-    return r.getConflictIndex();
+  void becomeLeader() {
+    role = Role.LEADER;
+    leaderId = config.id();
+    electionElapsed = 0;
+    leader.start();
   }
 
-  /**
-   * §5.3/§5.4.2: commit the highest index stored on a majority, but only if it belongs to the
-   * current term (earlier terms' entries are committed indirectly, Figure 8). The new commit index
-   * goes to followers at once.
-   */
-  private void advanceCommit() {
-    long[] matches = new long[peers.size() + 1];
-    matches[0] = log.stable();
-    int i = 1;
-    for (Progress pr : progress.values()) {
-      matches[i++] = pr.match();
-    }
-    long index = Quorum.majorityValue(matches);
-    if (index <= log.committed() || log.term(index) != term) {
-      return;
-    }
-    boolean firstInTerm = !committedInCurrentTerm();
-    log.commitTo(index);
-    for (int peer : peers) {
-      sendAppend(peer, true);
-    }
-    heartbeatElapsed = 0; // every follower just heard from us
-    if (firstInTerm) {
-      for (long context : reads.drainAwaitingTermCommit()) {
-        reads.awaitQuorum(context, log.committed(), readRound());
-      }
-      releaseReads();
-    }
+  /** Drops what the previous role knew: votes, followers' progress, a leader's pending work. */
+  private void resetRoleState() {
+    tracker.reset();
+    leader.reset();
   }
 
-  private boolean committedInCurrentTerm() {
-    return log.term(log.committed()) == term;
-  }
-
-  /**
-   * Sends {@code to} the entries it is missing, as many as one message may carry.
-   *
-   * @param sendIfEmpty send even with no entries (to carry the commit index or probe)
-   * @return whether a message was sent
-   */
-  private boolean sendAppend(int to, boolean sendIfEmpty) {
-    Progress pr = progress.get(to);
-    if (pr.isPaused()) {
-      return false;
-    }
-    List<Entry> entries = log.slice(pr.next(), log.lastIndex(), config.maxMessageBytes());
-    if (entries.isEmpty() && !sendIfEmpty) {
-      return false;
-    }
-    sendAppendRequest(to, pr.next() - 1, entries);
-    pr.sentAppend(entries.isEmpty() ? 0 : entries.get(entries.size() - 1).getIndex());
-    return true;
-  }
-
-  private void sendAppendRequest(int to, long prevIndex, List<Entry> entries) {
-    // The follower commits min(leaderCommit, last index of this message), Figure 2 rule 5.
-    progress
-        .get(to)
-        .sentCommit(
-            Math.min(
-                log.committed(),
-                entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).getIndex()));
-    send(to)
-        .setAppendRequest(
-            AppendEntriesRequest.newBuilder()
-                .setPrevLogIndex(prevIndex)
-                .setPrevLogTerm(log.term(prevIndex))
-                .addAllEntries(entries)
-                .setLeaderCommit(log.committed())
-                .setRound(round));
-  }
-
-  /**
-   * The periodic heartbeat (§5.2). It also un-sticks replication: a probing follower gets its probe
-   * again, and a pipeline that made no progress for a whole interval gets an empty append at its
-   * far end, whose rejection reveals lost messages.
-   */
-  private void heartbeat() {
-    for (int peer : peers) {
-      Progress pr = progress.get(peer);
-      if (pr.state() == Progress.State.PROBE) {
-        pr.onHeartbeat();
-        sendAppend(peer, true);
-      } else if (pr.next() > pr.match() + 1 && pr.stalledSinceLastHeartbeat()) {
-        // Entries sent but unacknowledged, even if freeOneIfFull already forgot them (the retry
-        // below can be lost too: it must be repeated until it is answered).
-        pr.freeOneIfFull();
-        sendAppendRequest(peer, pr.next() - 1, List.of());
-      } else {
-        sendAppendRequest(peer, pr.match(), List.of());
-      }
-      pr.markHeartbeat();
-    }
-  }
-
-  // ---------------------------------------------------------------- ReadIndex
-
-  /** The round that proves leadership for a read arriving now; one broadcast per Ready. */
-  private long readRound() {
-    if (unsentReadRound == 0) {
-      round++;
-      unsentReadRound = round;
-      for (int peer : peers) {
-        // prev = match: always accepted, so the answer confirms leadership without side effects.
-        sendAppendRequest(peer, progress.get(peer).match(), List.of());
-      }
-    }
-    return unsentReadRound;
-  }
-
-  private void releaseReads() {
-    long[] rounds = new long[peers.size() + 1];
-    rounds[0] = round;
-    int i = 1;
-    for (Progress pr : progress.values()) {
-      rounds[i++] = pr.ackedRound();
-    }
-    reads.release(Quorum.majorityValue(rounds), readStates);
+  /** §5.2: a fresh timeout drawn from [min, max) so that split votes are rare. */
+  private void resetElectionTimer() {
+    electionElapsed = 0;
+    int min = config.electionTimeoutMinTicks();
+    randomizedElectionTimeout = min + random.nextInt(config.electionTimeoutMaxTicks() - min);
   }
 
   // ---------------------------------------------------------------- plumbing
 
-  private RaftMessage.Builder send(int to) {
+  /** Queues a message of the current term for the next Ready; the caller fills in its body. */
+  RaftMessage.Builder send(int to) {
     RaftMessage.Builder b = RaftMessage.newBuilder().setFrom(config.id()).setTo(to).setTerm(term);
     outbox.add(b);
     return b;

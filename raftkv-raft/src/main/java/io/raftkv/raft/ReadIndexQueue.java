@@ -30,10 +30,6 @@ final class ReadIndexQueue {
     return out;
   }
 
-  boolean hasAwaitingTermCommit() {
-    return !awaitingTermCommit.isEmpty();
-  }
-
   void awaitQuorum(long context, long index, long round) {
     awaitingQuorum.add(new Pending(context, index, round));
   }
@@ -44,10 +40,6 @@ final class ReadIndexQueue {
       Pending p = awaitingQuorum.pollFirst();
       out.add(new ReadState(p.context(), p.index()));
     }
-  }
-
-  boolean isEmpty() {
-    return awaitingTermCommit.isEmpty() && awaitingQuorum.isEmpty();
   }
 
   int size() {

@@ -1,15 +1,13 @@
 package io.raftkv.raft;
 
-import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.tngtech.archunit.base.DescribedPredicate;
-import com.tngtech.archunit.core.domain.JavaAccess;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.lang.EvaluationResult;
+import io.raftkv.raft.determinism.fixture.StartsThreadInSubPackage;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.time.Instant;
@@ -18,9 +16,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,131 +30,27 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The core must be a deterministic function of its inputs (ticks, messages, proposals and the
- * injected RandomGenerator), so that the simulator can replay any schedule from a seed. These rules
- * forbid every way of reading the outside world or of depending on an unspecified order: threads,
- * clocks, unseeded randomness, I/O and hash-ordered collections.
+ * injected RandomGenerator), so that the simulator can replay any schedule from a seed. The rules
+ * of {@link DeterminismRules} forbid every way of reading the outside world or of depending on an
+ * unspecified order: threads, clocks, unseeded randomness, the environment, I/O, logging and
+ * hash-ordered collections; they cover the core's package and any sub-package.
  *
  * <p>Each rule is checked on the production classes, and shown to bite on a tiny test class that
  * breaks it (a rule that can never fail proves nothing).
  */
 class DeterminismArchTest {
-  private static final String CORE = "io.raftkv.raft";
+  /** The core and every sub-package it may grow (snapshots, membership). */
+  private static final String CORE = "io.raftkv.raft..";
 
-  static final ArchRule NO_THREADS_OR_CONCURRENCY =
-      noClasses()
-          .that()
-          .resideInAPackage(CORE)
-          .should()
-          .dependOnClassesThat()
-          .resideInAnyPackage("java.util.concurrent..")
-          .orShould()
-          .dependOnClassesThat()
-          .belongToAnyOf(
-              Thread.class,
-              ThreadGroup.class,
-              Runnable.class,
-              ThreadLocal.class,
-              java.util.Timer.class,
-              java.util.TimerTask.class)
-          .because("the core is driven by one thread and must not schedule work of its own");
+  static final ArchRule NO_THREADS_OR_CONCURRENCY = DeterminismRules.noThreadsOrConcurrency(CORE);
+  static final ArchRule NO_WALL_CLOCK = DeterminismRules.noWallClock(CORE);
+  static final ArchRule ONLY_INJECTED_RANDOMNESS = DeterminismRules.onlyInjectedRandomness(CORE);
+  static final ArchRule NO_ENVIRONMENT = DeterminismRules.noEnvironment(CORE);
+  static final ArchRule NO_IO = DeterminismRules.noIo(CORE);
+  static final ArchRule NO_LOGGING = DeterminismRules.noLogging(CORE);
+  static final ArchRule NO_HASH_ORDER = DeterminismRules.noHashOrder(CORE);
 
-  static final ArchRule NO_WALL_CLOCK =
-      noClasses()
-          .that()
-          .resideInAPackage(CORE)
-          .should()
-          .callMethod(System.class, "currentTimeMillis")
-          .orShould()
-          .callMethod(System.class, "nanoTime")
-          .orShould()
-          .dependOnClassesThat()
-          .belongToAnyOf(
-              java.time.Clock.class,
-              java.time.Instant.class,
-              java.time.InstantSource.class,
-              java.time.LocalDateTime.class,
-              java.time.ZonedDateTime.class,
-              java.time.OffsetDateTime.class)
-          .orShould()
-          .callMethodWhere(named("now", "java.time"))
-          .because("time is counted in ticks the driver feeds in");
-
-  static final ArchRule ONLY_INJECTED_RANDOMNESS =
-      noClasses()
-          .that()
-          .resideInAPackage(CORE)
-          .should()
-          .dependOnClassesThat()
-          .belongToAnyOf(
-              Random.class,
-              java.security.SecureRandom.class,
-              java.util.SplittableRandom.class,
-              java.util.random.RandomGeneratorFactory.class,
-              ThreadLocalRandom.class)
-          .orShould()
-          .callMethod(Math.class, "random")
-          .orShould()
-          .callMethod(StrictMath.class, "random")
-          .orShould()
-          .callMethod(java.util.random.RandomGenerator.class, "of", String.class)
-          .orShould()
-          .callMethod(java.util.random.RandomGenerator.class, "getDefault")
-          .orShould()
-          .callMethod(java.util.Collections.class, "shuffle", List.class)
-          .because("the only randomness is the seeded RandomGenerator passed to Raft");
-
-  static final ArchRule NO_IO =
-      noClasses()
-          .that()
-          .resideInAPackage(CORE)
-          .should()
-          .dependOnClassesThat()
-          .resideInAnyPackage("java.io", "java.nio.file..", "java.nio.channels..", "java.net..")
-          .because("the core does no I/O: the driver persists and sends what each Ready says");
-
-  static final ArchRule NO_HASH_ORDER =
-      noClasses()
-          .that()
-          .resideInAPackage(CORE)
-          .should()
-          .dependOnClassesThat()
-          .belongToAnyOf(
-              HashMap.class,
-              java.util.HashSet.class,
-              java.util.Hashtable.class,
-              java.util.IdentityHashMap.class,
-              java.util.WeakHashMap.class)
-          .orShould()
-          .callMethodWhere(named("of", "java.util.Set"))
-          .orShould()
-          .callMethodWhere(named("copyOf", "java.util.Set"))
-          .orShould()
-          .callMethodWhere(named("of", "java.util.Map"))
-          .orShould()
-          .callMethodWhere(named("ofEntries", "java.util.Map"))
-          .orShould()
-          .callMethodWhere(named("copyOf", "java.util.Map"))
-          .orShould()
-          .callMethodWhere(named("toSet", "java.util.stream.Collectors"))
-          .orShould()
-          .callMethodWhere(named("toMap", "java.util.stream.Collectors"))
-          .orShould()
-          .callMethodWhere(named("groupingBy", "java.util.stream.Collectors"))
-          .because(
-              "iteration order of hashed collections is unspecified (Set.of/Map.of even vary per"
-                  + " JVM run): decisions would depend on it");
-
-  static final List<ArchRule> RULES =
-      List.of(
-          NO_THREADS_OR_CONCURRENCY, NO_WALL_CLOCK, ONLY_INJECTED_RANDOMNESS, NO_IO, NO_HASH_ORDER);
-
-  private static DescribedPredicate<JavaAccess<?>> named(String method, String ownerPrefix) {
-    return DescribedPredicate.describe(
-        ownerPrefix + "." + method + "()",
-        access ->
-            access.getName().equals(method)
-                && access.getTargetOwner().getName().startsWith(ownerPrefix));
-  }
+  static final List<ArchRule> RULES = DeterminismRules.all(CORE);
 
   private static JavaClasses production;
 
@@ -162,7 +59,7 @@ class DeterminismArchTest {
       production =
           new ClassFileImporter()
               .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-              .importPackages(CORE);
+              .importPackages("io.raftkv.raft");
     }
     return production;
   }
@@ -170,8 +67,8 @@ class DeterminismArchTest {
   /** Guards against a vacuous pass: the rules below must see the real core, and only it. */
   @Test
   void productionCodeIsImported() {
-    // Guards against a vacuous pass: the rules below must see the real core.
     assertThat(productionClasses().contain(Raft.class)).isTrue();
+    assertThat(productionClasses().contain(Leader.class)).isTrue();
     assertThat(productionClasses().contain(DeterminismArchTest.class)).isFalse();
   }
 
@@ -244,20 +141,116 @@ class DeterminismArchTest {
     }
   }
 
+  static class ReferencesNanoTime {
+    LongSupplier clock() {
+      return System::nanoTime;
+    }
+  }
+
+  static class ReferencesCurrentTimeMillis {
+    LongSupplier clock() {
+      return System::currentTimeMillis;
+    }
+  }
+
+  static class UsesRandomUuid {
+    Object id() {
+      return UUID.randomUUID();
+    }
+  }
+
+  static class ReferencesRandomUuid {
+    Supplier<UUID> ids() {
+      return UUID::randomUUID;
+    }
+  }
+
+  static class ReadsEnvironmentVariable {
+    String home() {
+      return System.getenv("HOME");
+    }
+  }
+
+  static class ReadsSystemProperty {
+    String seeds() {
+      return System.getProperty("sim.seeds");
+    }
+  }
+
+  static class ReadsIntegerProperty {
+    Integer seeds() {
+      return Integer.getInteger("sim.seeds");
+    }
+  }
+
+  static class LogsWithSlf4j {
+    void log() {
+      org.slf4j.LoggerFactory.getLogger(LogsWithSlf4j.class).info("elected");
+    }
+  }
+
+  static class LogsWithJavaUtilLogging {
+    void log() {
+      java.util.logging.Logger.getLogger("raft").info("elected");
+    }
+  }
+
+  static class LogsWithSystemLogger {
+    void log() {
+      System.getLogger("raft").log(System.Logger.Level.INFO, "elected");
+    }
+  }
+
+  static class PrintsToStandardOut {
+    void log() {
+      System.out.println("elected");
+    }
+  }
+
+  static class PrintsToStandardError {
+    void log() {
+      System.err.println("elected");
+    }
+  }
+
+  static class PrintsStackTrace {
+    void log() {
+      new IllegalStateException("elected").printStackTrace();
+    }
+  }
+
   static Stream<Arguments> violations() {
     return Stream.of(
         Arguments.of(NO_THREADS_OR_CONCURRENCY, StartsThread.class),
         Arguments.of(NO_WALL_CLOCK, ReadsClock.class),
         Arguments.of(NO_WALL_CLOCK, ReadsNanoTime.class),
         Arguments.of(NO_WALL_CLOCK, ReadsInstant.class),
+        Arguments.of(NO_WALL_CLOCK, ReferencesNanoTime.class),
+        Arguments.of(NO_WALL_CLOCK, ReferencesCurrentTimeMillis.class),
         Arguments.of(ONLY_INJECTED_RANDOMNESS, UsesThreadLocalRandom.class),
         Arguments.of(ONLY_INJECTED_RANDOMNESS, UsesJavaUtilRandom.class),
+        Arguments.of(ONLY_INJECTED_RANDOMNESS, UsesRandomUuid.class),
+        Arguments.of(ONLY_INJECTED_RANDOMNESS, ReferencesRandomUuid.class),
+        Arguments.of(NO_ENVIRONMENT, ReadsEnvironmentVariable.class),
+        Arguments.of(NO_ENVIRONMENT, ReadsSystemProperty.class),
+        Arguments.of(NO_ENVIRONMENT, ReadsIntegerProperty.class),
+        Arguments.of(NO_LOGGING, LogsWithSlf4j.class),
+        Arguments.of(NO_LOGGING, LogsWithJavaUtilLogging.class),
+        Arguments.of(NO_LOGGING, LogsWithSystemLogger.class),
+        Arguments.of(NO_LOGGING, PrintsToStandardOut.class),
+        Arguments.of(NO_LOGGING, PrintsToStandardError.class),
+        Arguments.of(NO_LOGGING, PrintsStackTrace.class),
         Arguments.of(NO_IO, WritesFile.class),
         Arguments.of(NO_HASH_ORDER, IteratesHashMap.class),
-        Arguments.of(NO_HASH_ORDER, IteratesSetOf.class));
+        Arguments.of(NO_HASH_ORDER, IteratesSetOf.class),
+        // The rules cover sub-packages: a violation in one is reported too.
+        Arguments.of(NO_THREADS_OR_CONCURRENCY, StartsThreadInSubPackage.class));
   }
 
-  /** Each rule reports a class that breaks it, naming that class. */
+  /**
+   * Each rule reports a class that breaks it, naming that class. Every violator breaks exactly one
+   * clause (a method reference alone, say), so each clause is shown to fire.
+   */
   @ParameterizedTest(name = "{1} breaks the rule")
   @MethodSource("violations")
   void ruleReportsAViolation(ArchRule rule, Class<?> violator) {

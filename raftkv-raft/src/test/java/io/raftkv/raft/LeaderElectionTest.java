@@ -68,6 +68,7 @@ class LeaderElectionTest {
   @Test
   void serversStartAsFollowers() {
     Raft r = node(1, 3, 1);
+    assertThat(r.id()).isEqualTo(1);
     assertThat(r.role()).isEqualTo(Role.FOLLOWER);
     assertThat(r.term()).isZero();
     assertThat(r.status().votedFor()).isEqualTo(RaftConfig.NONE);

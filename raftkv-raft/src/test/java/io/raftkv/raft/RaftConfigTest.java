@@ -58,4 +58,17 @@ class RaftConfigTest {
     assertThat(RaftConfig.defaults(1, List.of(1, 2, 3, 4)).quorum()).isEqualTo(3);
     assertThat(RaftConfig.defaults(1, List.of(1)).quorum()).isEqualTo(1);
   }
+
+  /**
+   * The smallest settings that still let the protocol progress are accepted: node id 0, one append
+   * in flight, one-byte message and apply limits (§5.3: at least one entry always goes out).
+   */
+  @Test
+  void smallestWorkableSettingsAreAccepted() {
+    RaftConfig c = new RaftConfig(0, List.of(0, 1, 2), 2, 3, 1, 1, 1, 1, false, false);
+    assertThat(c.voters()).containsExactly(0, 1, 2);
+    assertThat(c.maxMessageBytes()).isEqualTo(1);
+    assertThat(c.maxApplyBytes()).isEqualTo(1);
+    assertThat(c.maxInflightAppends()).isEqualTo(1);
+  }
 }

@@ -104,11 +104,15 @@ final class TestNetwork {
     public List<Entry> read(long from, long to) {
       assertThat(to).as("reads only persisted entries").isLessThanOrEqualTo(size());
       reads++;
+      readRanges.add(new long[] {from, to});
       return List.copyOf(entries.subList((int) (from - 1), (int) to));
     }
 
     /** How often the core read released entries back. */
     int reads;
+
+    /** Each read's range of indexes (from, to), in order. */
+    final List<long[]> readRanges = new ArrayList<>();
 
     /** What a restart loads: like the server, only the tail after {@code applied - MEMORY_TAIL}. */
     PersistentState persistentState(long applied) {

@@ -1,0 +1,60 @@
+package io.raftkv.raft;
+
+import io.raftkv.proto.raft.AppendEntriesRequest;
+import io.raftkv.proto.raft.AppendEntriesResponse;
+import io.raftkv.proto.raft.RaftMessage;
+
+/**
+ * What a follower does with its leader's messages (etcd's {@code stepFollower} and {@code
+ * handleAppendEntries}): Figure 2's AppendEntries receiver, answered with the conflict hint of §5.3
+ * on a mismatch, and TimeoutNow (dissertation §3.10), which makes it campaign at once.
+ *
+ * <p>Holds no state of its own: the log is the {@link RaftLog}'s, the leader and timer the {@link
+ * Raft}'s.
+ */
+final class Follower {
+  private final Raft raft;
+  private final RaftLog log;
+
+  Follower(Raft raft, RaftLog log) {
+    this.raft = raft;
+    this.log = log;
+  }
+
+  /** A message of the current term (the caller has handled terms and RequestVote). */
+  void step(RaftMessage m) {
+    switch (m.getBodyCase()) {
+      case APPEND_REQUEST -> handleAppendRequest(m);
+        // §3.10: the leader hands over; it has caught this node up, so campaign without waiting.
+      case TIMEOUT_NOW -> raft.startElection(true);
+      default -> {}
+    }
+  }
+
+  /** Figure 2, AppendEntries receiver; the sender leads the current term (§5.2). */
+  void handleAppendRequest(RaftMessage m) {
+    raft.leaderId = m.getFrom();
+    // §5.2: "If a follower receives no communication over a period of time ..." - it just did.
+    raft.electionElapsed = 0;
+    AppendEntriesRequest a = m.getAppendRequest();
+    AppendEntriesResponse.Builder reply = AppendEntriesResponse.newBuilder().setRound(a.getRound());
+    long lastNew =
+        log.maybeAppend(
+            a.getPrevLogIndex(), a.getPrevLogTerm(), a.getLeaderCommit(), a.getEntriesList());
+    if (lastNew >= 0) {
+      reply.setSuccess(true).setMatchIndex(lastNew);
+    } else {
+      // §5.3 accelerated backoff: name the conflicting term and where it starts in our log.
+      reply.setRejectedIndex(a.getPrevLogIndex());
+      if (a.getPrevLogIndex() > log.lastIndex()) {
+        reply.setConflictTerm(0).setConflictIndex(log.lastIndex() + 1);
+      } else {
+        long conflictTerm = log.term(a.getPrevLogIndex());
+        long first = log.firstIndexOfTerm(conflictTerm, a.getPrevLogIndex());
+        // Never point below the commit index: those entries match the leader's (Log Matching).
+        reply.setConflictTerm(conflictTerm).setConflictIndex(Math.max(first, log.committed() + 1));
+      }
+    }
+    raft.send(m.getFrom()).setAppendResponse(reply);
+  }
+}

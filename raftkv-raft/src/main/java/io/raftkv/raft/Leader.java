@@ -1,0 +1,342 @@
+package io.raftkv.raft;
+
+import static io.raftkv.raft.RaftConfig.NONE;
+
+import com.google.protobuf.ByteString;
+import io.raftkv.proto.raft.AppendEntriesRequest;
+import io.raftkv.proto.raft.AppendEntriesResponse;
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.EntryType;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.TimeoutNow;
+import java.util.List;
+
+/**
+ * What a node does while it leads (etcd's {@code stepLeader} and {@code tickHeartbeat}): log
+ * replication and commitment (§5.3, §5.4.2), heartbeats (§5.2), the no-op entry and ReadIndex (§8),
+ * CheckQuorum (dissertation §6.2) and leadership transfer (dissertation §3.10).
+ *
+ * <p>The per-follower bookkeeping lives in the {@link ProgressTracker}; this class decides what to
+ * send. The leader-only state it holds (pending reads, transfer target, entries not yet sent) is
+ * dropped by {@link #reset()} whenever the node changes role.
+ *
+ * <p>Not thread-safe: owned by the {@link Raft} that holds it.
+ */
+final class Leader {
+  private final Raft raft;
+  private final RaftConfig config;
+  private final RaftLog log;
+  private final ProgressTracker tracker;
+
+  private final ReadIndexQueue reads = new ReadIndexQueue();
+
+  /**
+   * Heartbeat round stamped on every AppendEntries; see {@link ReadIndexQueue}. It only grows, over
+   * every term this node leads.
+   */
+  private long round;
+
+  /** The round of a ReadIndex broadcast queued in the outbox but not yet handed out, or 0. */
+  private long unsentReadRound;
+
+  private int leadTransferee = NONE;
+  private int transferElapsed;
+  private int heartbeatElapsed;
+
+  /** New entries wait here to go out in one message per follower when the Ready is built. */
+  private boolean appendsPending;
+
+  Leader(Raft raft, RaftConfig config, RaftLog log, ProgressTracker tracker) {
+    this.raft = raft;
+    this.config = config;
+    this.log = log;
+    this.tracker = tracker;
+  }
+
+  /** Forgets everything of a leadership: the node is changing role. */
+  void reset() {
+    reads.clear();
+    leadTransferee = NONE;
+    unsentReadRound = 0;
+    appendsPending = false;
+  }
+
+  /** The node has just won its election (§5.2); as a candidate it had no leader state. */
+  void start() {
+    tracker.startLeading(log.lastIndex() + 1, config.maxInflightAppends());
+    heartbeatElapsed = 0;
+    // §8: a no-op entry lets the new leader commit, and so learn, everything committed before it.
+    appendEntry(EntryType.ENTRY_NOOP, ByteString.EMPTY);
+  }
+
+  int pendingReads() {
+    return reads.size();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** A client command; 0 while leadership is being handed over (dissertation §3.10). */
+  long propose(ByteString command) {
+    if (leadTransferee != NONE) {
+      return 0;
+    }
+    return appendEntry(EntryType.ENTRY_NORMAL, command);
+  }
+
+  /** §8 ReadIndex: records the read point, to be released once a majority confirms leadership. */
+  void readIndex(long context) {
+    // §8: a new leader does not know what is committed until it commits an entry of its term.
+    if (!committedInCurrentTerm()) {
+      reads.awaitTermCommit(context);
+    } else {
+      reads.awaitQuorum(context, log.committed(), readRound());
+      releaseReads();
+    }
+  }
+
+  /**
+   * Dissertation §3.10: bring the target's log up to date, then tell it to campaign at once. New
+   * proposals are refused meanwhile; the attempt is dropped after an election timeout.
+   */
+  boolean transferLeadership(int target) {
+    Progress pr = tracker.progress(target);
+    if (pr == null) {
+      return false;
+    }
+    leadTransferee = target;
+    transferElapsed = 0;
+    if (pr.match() == log.lastIndex()) {
+      raft.send(target).setTimeoutNow(TimeoutNow.getDefaultInstance());
+    } else {
+      sendAppend(target, true);
+    }
+    return true;
+  }
+
+  /** One tick: heartbeats (§5.2), CheckQuorum (dissertation §6.2), the transfer's deadline. */
+  void tick() {
+    heartbeatElapsed++;
+    raft.electionElapsed++;
+    if (raft.electionElapsed >= config.electionTimeoutMinTicks()) {
+      raft.electionElapsed = 0;
+      // CheckQuorum: a leader cut off from a majority steps down rather than keep clients waiting.
+      if (config.checkQuorum() && !tracker.quorumActiveSinceLastCheck()) {
+        raft.becomeFollower(raft.term(), NONE);
+        return;
+      }
+    }
+    if (leadTransferee != NONE && ++transferElapsed >= config.electionTimeoutMinTicks()) {
+      leadTransferee = NONE;
+    }
+    if (heartbeatElapsed >= config.heartbeatTicks()) {
+      heartbeatElapsed = 0;
+      heartbeat();
+    }
+  }
+
+  /**
+   * A message of the current term (the caller has handled terms and RequestVote). Only append
+   * answers concern a leader: another AppendEntries of its own term would mean two leaders in one
+   * term, which Election Safety (§5.2) rules out (the simulator's checkers report it).
+   */
+  void step(RaftMessage m) {
+    if (m.hasAppendResponse()) {
+      handleAppendResponse(m);
+    }
+  }
+
+  /** The leader's own entries up to the log's stable mark are durable: they count now (§5.3). */
+  void onStable() {
+    advanceCommit();
+  }
+
+  // ---------------------------------------------------------------- replication (§5.3)
+
+  private long appendEntry(EntryType type, ByteString data) {
+    Entry e =
+        Entry.newBuilder()
+            .setTerm(raft.term())
+            .setIndex(log.lastIndex() + 1)
+            .setType(type)
+            .setData(data)
+            .build();
+    log.append(e);
+    appendsPending = true;
+    return e.getIndex();
+  }
+
+  /** Sends the entries proposed since the last Ready: one message per follower, not per entry. */
+  void flushAppends() {
+    if (appendsPending) {
+      for (int peer : tracker.peers()) {
+        sendAppend(peer, false);
+      }
+    }
+    appendsPending = false;
+  }
+
+  private void handleAppendResponse(RaftMessage m) {
+    Progress pr = tracker.progress(m.getFrom());
+    AppendEntriesResponse r = m.getAppendResponse();
+    pr.setRecentActive(true);
+    pr.ackRound(r.getRound());
+    if (!r.getSuccess()) {
+      if (pr.maybeDecrease(r.getRejectedIndex(), retryHint(r))) {
+        sendAppend(m.getFrom(), true);
+      }
+    } else {
+      boolean updated = pr.maybeUpdate(r.getMatchIndex());
+      if (pr.state() == Progress.State.PROBE && r.getMatchIndex() + 1 >= pr.next()) {
+        // The probe found where our logs agree: stream from there on.
+        pr.becomeReplicate();
+        updated = true;
+      }
+      if (!updated) {
+        releaseReads();
+        return;
+      }
+      advanceCommit();
+      while (sendAppend(m.getFrom(), false)) {
+        // Keep the pipeline full (bounded by maxInflightAppends).
+      }
+      if (pr.sentCommit() < Math.min(log.committed(), pr.match())) {
+        // It was paused when the commit index moved: tell it now, not at the next heartbeat.
+        sendAppendRequest(m.getFrom(), pr.match(), List.of());
+      }
+      if (m.getFrom() == leadTransferee && pr.match() == log.lastIndex()) {
+        // §3.10: the target is caught up; it may now campaign without waiting for a timeout.
+        raft.send(leadTransferee).setTimeoutNow(TimeoutNow.getDefaultInstance());
+      }
+    }
+    releaseReads();
+  }
+
+  /**
+   * Where to retry after a rejection: past our last entry of the follower's conflicting term if we
+   * have that term, else at the first index the follower holds of it (§5.3, end: "the follower can
+   * include the term of the conflicting entry and the first index it stores for that term").
+   */
+  private long retryHint(AppendEntriesResponse r) {
+    if (r.getConflictTerm() > 0) {
+      long ours = log.lastIndexOfTerm(r.getConflictTerm(), r.getRejectedIndex());
+      if (ours > 0) {
+        return ours + 1;
+      }
+    }
+    return r.getConflictIndex();
+  }
+
+  /**
+   * §5.3/§5.4.2: commit the highest index stored on a majority, but only if it belongs to the
+   * current term (earlier terms' entries are committed indirectly, Figure 8). The new commit index
+   * goes to followers at once.
+   */
+  private void advanceCommit() {
+    long index = tracker.committedIndex(log.stable());
+    if (index <= log.committed() || log.term(index) != raft.term()) {
+      return;
+    }
+    boolean firstInTerm = !committedInCurrentTerm();
+    log.commitTo(index);
+    for (int peer : tracker.peers()) {
+      sendAppend(peer, true);
+    }
+    heartbeatElapsed = 0; // every follower just heard from us
+    if (firstInTerm) {
+      // §8: reads that waited for this leader's first commit take it as their read point.
+      for (long context : reads.drainAwaitingTermCommit()) {
+        reads.awaitQuorum(context, log.committed(), readRound());
+      }
+      releaseReads();
+    }
+  }
+
+  private boolean committedInCurrentTerm() {
+    return log.term(log.committed()) == raft.term();
+  }
+
+  /**
+   * Sends {@code to} the entries it is missing, as many as one message may carry.
+   *
+   * @param sendIfEmpty send even with no entries (to carry the commit index or probe)
+   * @return whether a message was sent
+   */
+  private boolean sendAppend(int to, boolean sendIfEmpty) {
+    Progress pr = tracker.progress(to);
+    if (pr.isPaused()) {
+      return false;
+    }
+    List<Entry> entries = log.slice(pr.next(), log.lastIndex(), config.maxMessageBytes());
+    if (entries.isEmpty() && !sendIfEmpty) {
+      return false;
+    }
+    sendAppendRequest(to, pr.next() - 1, entries);
+    pr.sentAppend(entries.isEmpty() ? 0 : entries.get(entries.size() - 1).getIndex());
+    return true;
+  }
+
+  private void sendAppendRequest(int to, long prevIndex, List<Entry> entries) {
+    // The follower commits min(leaderCommit, last index of this message), Figure 2 rule 5.
+    tracker
+        .progress(to)
+        .sentCommit(
+            Math.min(
+                log.committed(),
+                entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).getIndex()));
+    raft.send(to)
+        .setAppendRequest(
+            AppendEntriesRequest.newBuilder()
+                .setPrevLogIndex(prevIndex)
+                .setPrevLogTerm(log.term(prevIndex))
+                .addAllEntries(entries)
+                .setLeaderCommit(log.committed())
+                .setRound(round));
+  }
+
+  /**
+   * The periodic heartbeat (§5.2). It also un-sticks replication: a probing follower gets its probe
+   * again, and a pipeline that made no progress for a whole interval gets an empty append at its
+   * far end, whose rejection reveals lost messages.
+   */
+  private void heartbeat() {
+    for (int peer : tracker.peers()) {
+      Progress pr = tracker.progress(peer);
+      if (pr.state() == Progress.State.PROBE) {
+        pr.onHeartbeat();
+        sendAppend(peer, true);
+      } else if (pr.next() > pr.match() + 1 && pr.stalledSinceLastHeartbeat()) {
+        // Entries sent but unacknowledged, even if freeOneIfFull already forgot them (the retry
+        // below can be lost too: it must be repeated until it is answered).
+        pr.freeOneIfFull();
+        sendAppendRequest(peer, pr.next() - 1, List.of());
+      } else {
+        sendAppendRequest(peer, pr.match(), List.of());
+      }
+      pr.markHeartbeat();
+    }
+  }
+
+  // ---------------------------------------------------------------- ReadIndex (§8)
+
+  /** The round that proves leadership for a read arriving now; one broadcast per Ready. */
+  private long readRound() {
+    if (unsentReadRound == 0) {
+      round++;
+      unsentReadRound = round;
+      for (int peer : tracker.peers()) {
+        // prev = match: always accepted, so the answer confirms leadership without side effects.
+        sendAppendRequest(peer, tracker.progress(peer).match(), List.of());
+      }
+    }
+    return unsentReadRound;
+  }
+
+  /** The outbox was handed out: the next read needs a broadcast of its own. */
+  void onMessagesHandedOut() {
+    unsentReadRound = 0;
+  }
+
+  private void releaseReads() {
+    reads.release(tracker.confirmedRound(round), raft.outbox.readStates());
+  }
+}

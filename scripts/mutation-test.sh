@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Mutation testing of the consensus core with PIT (docs/testing.md). Not part of `mvn verify` or CI.
+#
+# PIT mutates the classes of io.raftkv.raft.* and counts as killers both raftkv-raft's own tests and
+# raftkv-sim's (course scenarios, KV scenarios, SoakTest with a smaller seed count): it runs from
+# raftkv-sim with the mutation profile (root pom.xml, raftkv-sim/pom.xml), in one reactor build
+# without installing anything. Prints killed/total and the survivors; the HTML report is in
+# raftkv-sim/target/pit-reports/index.html.
+#
+#   scripts/mutation-test.sh              core and simulator tests (the score docs/testing.md records)
+#   scripts/mutation-test.sh --raft-only  raftkv-raft's own tests only
+#
+# Environment: SIM_SEEDS (default 200) random simulator seeds per SoakTest run under PIT; MVN_OPTS
+# extra Maven arguments (e.g. -o once the plugins are in ~/.m2).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mode=combined
+if [[ "${1:-}" == "--raft-only" ]]; then
+  mode=raft-only
+elif [[ $# -gt 0 ]]; then
+  echo "usage: $0 [--raft-only]" >&2
+  exit 2
+fi
+
+# shellcheck disable=SC2086
+mvn_pit() { mvn -B ${MVN_OPTS:-} -Pmutation "-Dpit.sim.seeds=${SIM_SEEDS:-200}" "$@"; }
+
+start=$(date +%s)
+if [[ $mode == combined ]]; then
+  report=raftkv-sim/target/pit-reports/mutations.xml
+  log=raftkv-sim/target/pit.log
+  mkdir -p raftkv-sim/target
+  rm -f "$report"
+  mvn_pit -pl raftkv-raft,raftkv-sim -am test-compile org.pitest:pitest-maven:mutationCoverage \
+    > "$log" 2>&1 || { tail -50 "$log"; exit 1; }
+else
+  report=raftkv-raft/target/pit-reports/mutations.xml
+  log=raftkv-raft/target/pit.log
+  mkdir -p raftkv-raft/target
+  rm -f "$report"
+  mvn_pit -pl raftkv-raft -am -DskipPitest=false test-compile \
+    org.pitest:pitest-maven:mutationCoverage > "$log" 2>&1 || { tail -50 "$log"; exit 1; }
+fi
+elapsed=$(($(date +%s) - start))
+
+grep -E '^>> (Line Coverage|Generated .* mutations|Mutations with no coverage)' "$log" || true
+python3 - "$report" "$mode" "$elapsed" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+report, mode, elapsed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mutations = list(ET.parse(report).getroot())
+# PIT counts a mutant that makes a test time out or crash the JVM as killed.
+killed = [m for m in mutations if m.get("detected") == "true"]
+alive = [m for m in mutations if m.get("detected") != "true"]
+total = len(mutations)
+print(f"mutation score ({mode}): {len(killed)}/{total} killed "
+      f"({100.0 * len(killed) / max(total, 1):.1f} %), {elapsed // 60} min {elapsed % 60} s")
+for m in sorted(alive, key=lambda m: (m.findtext("sourceFile"), int(m.findtext("lineNumber")))):
+    print(f"  {m.get('status'):11} {m.findtext('sourceFile')}:{m.findtext('lineNumber')} "
+          f"{m.findtext('mutatedMethod')}: {m.findtext('description')}")
+PY
