@@ -173,8 +173,13 @@ public final class KvService {
         });
   }
 
+  /** What a request does once this node is known to lead. */
+  private interface LeaderAction {
+    void run();
+  }
+
   /** Runs {@code action} if this node leads; waits for an election in progress; else redirects. */
-  private void asLeader(Consumer<KvResponse> reply, Runnable action) {
+  private void asLeader(Consumer<KvResponse> reply, LeaderAction action) {
     SoftState s = node.softState();
     if (s.role() == Role.LEADER) {
       action.run();
