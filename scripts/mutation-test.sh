@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Mutation testing of the consensus core with PIT (docs/testing.md). Not part of `mvn verify` or CI.
 #
-# PIT mutates the classes of io.raftkv.raft.* and counts as killers both raftkv-raft's own tests and
-# raftkv-sim's (course scenarios, KV scenarios, SoakTest with a smaller seed count): it runs from
+# PIT mutates the deterministic code (the core io.raftkv.raft.*, the node runtime io.raftkv.node.*,
+# the client's retry policy io.raftkv.client.retry.*) and counts as killers raftkv-raft's,
+# raftkv-node's and raftkv-client's own tests and raftkv-sim's (course scenarios, KV scenarios,
+# SoakTest and the random KV scenarios with smaller seed counts): it runs from
 # raftkv-sim with the mutation profile (root pom.xml, raftkv-sim/pom.xml), in one reactor build
 # without installing anything. Prints killed/total and the survivors; the HTML report is in
 # raftkv-sim/target/pit-reports/index.html.
@@ -10,8 +12,10 @@
 #   scripts/mutation-test.sh              core and simulator tests (the score docs/testing.md records)
 #   scripts/mutation-test.sh --raft-only  raftkv-raft's own tests only
 #
-# Environment: SIM_SEEDS (default 200) random simulator seeds per SoakTest run under PIT; MVN_OPTS
-# extra Maven arguments (e.g. -o once the plugins are in ~/.m2).
+# Environment: SIM_SEEDS (default 200) random simulator seeds per SoakTest run under PIT; PIT_TARGET
+# the classes to mutate (default: the core, the node runtime and the retry policy,
+# "io.raftkv.raft.*,io.raftkv.node.*,io.raftkv.client.retry.*"); MVN_OPTS extra Maven arguments
+# (e.g. -o once the plugins are in ~/.m2).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -24,7 +28,10 @@ elif [[ $# -gt 0 ]]; then
 fi
 
 # shellcheck disable=SC2086
-mvn_pit() { mvn -B ${MVN_OPTS:-} -Pmutation "-Dpit.sim.seeds=${SIM_SEEDS:-200}" "$@"; }
+mvn_pit() {
+  mvn -B ${MVN_OPTS:-} -Pmutation "-Dpit.sim.seeds=${SIM_SEEDS:-200}" \
+    ${PIT_TARGET:+"-Dpit.target=$PIT_TARGET"} "$@"
+}
 
 start=$(date +%s)
 if [[ $mode == combined ]]; then
@@ -39,6 +46,7 @@ else
   log=raftkv-raft/target/pit.log
   mkdir -p raftkv-raft/target
   rm -f "$report"
+  PIT_TARGET="io.raftkv.raft.*"
   mvn_pit -pl raftkv-raft -am -DskipPitest=false test-compile \
     org.pitest:pitest-maven:mutationCoverage > "$log" 2>&1 || { tail -50 "$log"; exit 1; }
 fi
