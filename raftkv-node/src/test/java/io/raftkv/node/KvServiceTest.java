@@ -258,4 +258,102 @@ class KvServiceTest {
         .extracting(KvResponse::getStatus)
         .containsExactly(Status.NO_KEY, Status.NO_KEY);
   }
+
+  @Test
+  void aKeyAndAValueOfExactlyTheLimitAreAccepted() {
+    leaderAlone();
+    service.put(
+        PutRequest.newBuilder()
+            .setSession(session(1))
+            .setKey(b("12345678"))
+            .setValue(b("1234567890123456"))
+            .build(),
+        replies::add);
+    node.flush();
+    assertThat(last().getStatus()).isEqualTo(Status.OK);
+  }
+
+  @Test
+  void aRequestThatWaitedForAnElectionThisNodeWonIsServedInThatTurn() {
+    start(1);
+    node.holdElections(50 * MS);
+    service.put(
+        PutRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("v")).build(),
+        replies::add);
+    assertThat(replies).isEmpty();
+    node.campaign();
+    node.flush();
+    assertThat(replies).extracting(KvResponse::getStatus).containsExactly(Status.OK);
+  }
+
+  @Test
+  void aRequestThatWaitedForAnElectionAnotherNodeWonIsRedirected() {
+    start(3);
+    node.holdElections(10_000 * MS);
+    service.get(GetRequest.newBuilder().setKey(b("k")).build(), replies::add);
+    node.receive(
+        RaftMessage.newBuilder()
+            .setFrom(2)
+            .setTo(0)
+            .setTerm(1)
+            .setAppendRequest(AppendEntriesRequest.getDefaultInstance())
+            .build());
+    node.flush();
+    assertThat(last().getStatus()).isEqualTo(Status.NOT_LEADER);
+    assertThat(last().getLeaderAddress()).isEqualTo("10.0.0.2:2025");
+  }
+
+  @Test
+  void theProbeCountsRequestsAndTimesThemOnTheInjectedClock() {
+    List<String> events = new ArrayList<>();
+    start(1);
+    service =
+        new KvService(
+            node,
+            sm,
+            new KvService.Limits(8, 16),
+            id -> "",
+            new KvService.Clock() {
+              @Override
+              public long wallMillis() {
+                return wallMillis;
+              }
+
+              @Override
+              public long nanos() {
+                return now;
+              }
+            },
+            new KvService.Probe() {
+              @Override
+              public void writeProposed() {
+                events.add("proposed");
+              }
+
+              @Override
+              public void writeCompleted(long nanos) {
+                events.add("write " + nanos);
+              }
+
+              @Override
+              public void readRequested() {
+                events.add("read");
+              }
+
+              @Override
+              public void readIndexCompleted(long nanos) {
+                events.add("read index " + nanos);
+              }
+            });
+    node.campaign();
+    node.flush();
+    service.put(
+        PutRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("v")).build(),
+        replies::add);
+    service.get(GetRequest.newBuilder().setKey(b("k")).build(), replies::add);
+    now += 7 * MS; // the turn's fsync and apply take 7 ms on the injected clock
+    node.flush();
+    // The read (of what was committed when it came) need not wait for the concurrent write.
+    assertThat(events).containsExactly("proposed", "read", "read index 7000000", "write 7000000");
+  }
 }

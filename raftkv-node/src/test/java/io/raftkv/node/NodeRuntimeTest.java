@@ -386,4 +386,129 @@ class NodeRuntimeTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("0 results for 1 entries");
   }
+
+  @Test
+  void theNextWakeIsARequestDeadlineWhenItComesBeforeTheNextTick() {
+    Raft raft =
+        new Raft(
+            RaftConfig.defaults(0, List.of(0, 1, 2)).withPreVoteAndCheckQuorum(false, false),
+            new SplittableRandom(1),
+            PersistentState.empty());
+    // Ticks of 1 s, requests of 100 ms.
+    NodeRuntime<String> n =
+        new NodeRuntime<>(
+            raft,
+            0,
+            (hs, entries, sync) -> {},
+            messages -> {},
+            entries -> entries.stream().map(e -> "r").toList(),
+            new NodeRuntime.Timing(1_000 * MS, 100 * MS),
+            new NodeRuntime.Listener() {},
+            0,
+            1_000 * MS);
+    n.whenLeaderKnown(o -> {});
+    assertThat(n.nextWakeNanos()).isEqualTo(100 * MS);
+    n.stop("stopped");
+    assertThat(n.nextWakeNanos()).as("a finished request no longer wakes").isEqualTo(1_000 * MS);
+  }
+
+  @Test
+  void theCatchUpStopsOneTickShortOfTheMinimumElectionTimeout() {
+    // A fixed election timeout of 10 ticks: 9 owed ticks run, a 10th would start an election.
+    RaftConfig config =
+        RaftConfig.defaults(0, List.of(0, 1, 2))
+            .withElectionTimeout(10, 11)
+            .withHeartbeat(2)
+            .withPreVoteAndCheckQuorum(true, true);
+    Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
+    NodeRuntime<String> n =
+        new NodeRuntime<>(
+            raft,
+            0,
+            (hs, entries, sync) -> {},
+            sent::addAll,
+            entries -> entries.stream().map(e -> "r").toList(),
+            new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
+            new NodeRuntime.Listener() {},
+            0,
+            MS);
+    stall(n, 1_000);
+    assertThat(voteRequests()).isZero();
+    run(n, 1);
+    assertThat(voteRequests()).as("the 10th tick").isPositive();
+  }
+
+  @Test
+  void aLeaderWaitersProposalGoesOutInTheTurnThatFoundTheLeader() {
+    NodeRuntime<String> n = node(1, false);
+    n.whenLeaderKnown(o -> n.propose(ByteString.copyFromUtf8("x"), r -> {}));
+    n.campaign();
+    n.flush();
+    assertThat(persisted).extracting(Entry::getIndex).containsExactly(1L, 2L);
+  }
+
+  @Test
+  void stoppingAnswersLeaderWaitsUnknown() {
+    NodeRuntime<String> n = node(3, true);
+    List<Outcome<io.raftkv.raft.SoftState>> got = new ArrayList<>();
+    n.whenLeaderKnown(got::add);
+    n.stop("node shutting down");
+    assertThat(got).containsExactly(Outcome.unknown("node shutting down"));
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  @Test
+  void aLeadershipTransferIsRefusedByAFollowerAndTakenByALeader() {
+    NodeRuntime<String> follower = node(3, true);
+    assertThat(follower.transferLeadership(1)).isFalse();
+    NodeRuntime<String> leader = leaderOfThree();
+    assertThat(leader.transferLeadership(1)).isTrue();
+  }
+
+  @Test
+  void theListenerHearsSoftStateReadsAndApplies() {
+    List<String> heard = new ArrayList<>();
+    Raft raft =
+        new Raft(
+            RaftConfig.defaults(0, List.of(0)), new SplittableRandom(1), PersistentState.empty());
+    NodeRuntime<String> n =
+        new NodeRuntime<>(
+            raft,
+            0,
+            (hs, entries, sync) -> {},
+            messages -> {},
+            entries -> entries.stream().map(e -> "r").toList(),
+            new NodeRuntime.Timing(MS, MS),
+            new NodeRuntime.Listener() {
+              @Override
+              public void softStateChanged(
+                  io.raftkv.raft.SoftState before, io.raftkv.raft.SoftState now, long term) {
+                heard.add(before.role() + "->" + now.role() + " in " + term);
+              }
+
+              @Override
+              public void applied(List<Entry> entries) {
+                heard.add("applied " + entries.size());
+              }
+
+              @Override
+              public void readRequested(long context) {
+                heard.add("read " + context);
+              }
+
+              @Override
+              public void readReady(io.raftkv.raft.ReadState read) {
+                heard.add("ready " + read.context() + " at " + read.index());
+              }
+            },
+            0,
+            MS);
+    n.campaign();
+    n.flush();
+    n.read(o -> {});
+    n.flush();
+    assertThat(heard)
+        .containsExactly("FOLLOWER->LEADER in 1", "applied 1", "read 1", "ready 1 at 1");
+    assertThat(n.id()).isZero();
+  }
 }
