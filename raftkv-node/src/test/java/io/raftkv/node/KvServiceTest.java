@@ -70,24 +70,28 @@ class KvServiceTest {
             new NodeRuntime.Listener() {},
             0,
             MS);
-    service =
-        new KvService(
-            node,
-            sm,
-            new KvService.Limits(8, 16),
-            id -> id == 2 ? "10.0.0.2:2025" : "",
-            new KvService.Clock() {
-              @Override
-              public long wallMillis() {
-                return wallMillis;
-              }
+    service = service(new KvService.Probe() {});
+  }
 
-              @Override
-              public long nanos() {
-                return now;
-              }
-            },
-            new KvService.Probe() {});
+  /** The service over {@link #node}, with the test's clocks and {@code probe}. */
+  private KvService service(KvService.Probe probe) {
+    return new KvService(
+        node,
+        sm,
+        new KvService.Limits(8, 16),
+        id -> id == 2 ? "10.0.0.2:2025" : "",
+        new KvService.Clock() {
+          @Override
+          public long wallMillis() {
+            return wallMillis;
+          }
+
+          @Override
+          public long nanos() {
+            return now;
+          }
+        },
+        probe);
   }
 
   private void leaderAlone() {
@@ -308,22 +312,7 @@ class KvServiceTest {
     List<String> events = new ArrayList<>();
     start(1);
     service =
-        new KvService(
-            node,
-            sm,
-            new KvService.Limits(8, 16),
-            id -> "",
-            new KvService.Clock() {
-              @Override
-              public long wallMillis() {
-                return wallMillis;
-              }
-
-              @Override
-              public long nanos() {
-                return now;
-              }
-            },
+        service(
             new KvService.Probe() {
               @Override
               public void writeProposed() {

@@ -6,13 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.Entry;
-import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.RequestVoteResponse;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
-import io.raftkv.raft.ReadyProcessor;
 import io.raftkv.raft.Role;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,24 +42,39 @@ class NodeRuntimeTest {
             .withElectionTimeout(10, 20)
             .withHeartbeat(2)
             .withPreVoteAndCheckQuorum(preVote, preVote);
-    Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
-    ReadyProcessor.LogStorage storage =
-        (HardState hs, List<Entry> entries, boolean sync) -> {
-          persisted.addAll(entries);
-        };
-    return new NodeRuntime<>(
-        raft,
-        0,
-        storage,
-        sent::addAll,
+    return runtime(
+        config, new NodeRuntime.Timing(MS, TIMEOUT_MS * MS), new NodeRuntime.Listener() {});
+  }
+
+  /** Node 0 with {@code config}, recording what it persists, sends and applies. */
+  private NodeRuntime<String> runtime(
+      RaftConfig config, NodeRuntime.Timing timing, NodeRuntime.Listener listener) {
+    return runtime(
+        config,
+        timing,
+        listener,
         entries -> {
           applied.add(entries);
           return entries.stream().map(e -> "result of " + e.getIndex()).toList();
-        },
-        new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
-        new NodeRuntime.Listener() {},
+        });
+  }
+
+  private NodeRuntime<String> runtime(
+      RaftConfig config,
+      NodeRuntime.Timing timing,
+      NodeRuntime.Listener listener,
+      NodeRuntime.StateMachine<String> stateMachine) {
+    Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
+    return new NodeRuntime<>(
+        raft,
         0,
-        MS);
+        (hs, entries, sync) -> persisted.addAll(entries),
+        sent::addAll,
+        stateMachine,
+        timing,
+        listener,
+        0,
+        timing.tickNanos());
   }
 
   /** Advances the clock by {@code ms} one millisecond per turn, as a loop that wakes on time. */
@@ -367,20 +380,12 @@ class NodeRuntimeTest {
 
   @Test
   void aStateMachineMustReturnOneResultPerEntry() {
-    Raft raft =
-        new Raft(
-            RaftConfig.defaults(0, List.of(0)), new SplittableRandom(1), PersistentState.empty());
     NodeRuntime<String> n =
-        new NodeRuntime<>(
-            raft,
-            0,
-            (hs, entries, sync) -> {},
-            messages -> {},
-            entries -> List.of(),
+        runtime(
+            RaftConfig.defaults(0, List.of(0)),
             new NodeRuntime.Timing(MS, MS),
             new NodeRuntime.Listener() {},
-            0,
-            MS);
+            entries -> List.of());
     n.campaign();
     assertThatThrownBy(n::flush)
         .isInstanceOf(IllegalStateException.class)
@@ -389,23 +394,12 @@ class NodeRuntimeTest {
 
   @Test
   void theNextWakeIsARequestDeadlineWhenItComesBeforeTheNextTick() {
-    Raft raft =
-        new Raft(
-            RaftConfig.defaults(0, List.of(0, 1, 2)).withPreVoteAndCheckQuorum(false, false),
-            new SplittableRandom(1),
-            PersistentState.empty());
     // Ticks of 1 s, requests of 100 ms.
     NodeRuntime<String> n =
-        new NodeRuntime<>(
-            raft,
-            0,
-            (hs, entries, sync) -> {},
-            messages -> {},
-            entries -> entries.stream().map(e -> "r").toList(),
+        runtime(
+            RaftConfig.defaults(0, List.of(0, 1, 2)).withPreVoteAndCheckQuorum(false, false),
             new NodeRuntime.Timing(1_000 * MS, 100 * MS),
-            new NodeRuntime.Listener() {},
-            0,
-            1_000 * MS);
+            new NodeRuntime.Listener() {});
     n.whenLeaderKnown(o -> {});
     assertThat(n.nextWakeNanos()).isEqualTo(100 * MS);
     n.stop("stopped");
@@ -420,18 +414,8 @@ class NodeRuntimeTest {
             .withElectionTimeout(10, 11)
             .withHeartbeat(2)
             .withPreVoteAndCheckQuorum(true, true);
-    Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
     NodeRuntime<String> n =
-        new NodeRuntime<>(
-            raft,
-            0,
-            (hs, entries, sync) -> {},
-            sent::addAll,
-            entries -> entries.stream().map(e -> "r").toList(),
-            new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
-            new NodeRuntime.Listener() {},
-            0,
-            MS);
+        runtime(config, new NodeRuntime.Timing(MS, TIMEOUT_MS * MS), new NodeRuntime.Listener() {});
     stall(n, 1_000);
     assertThat(voteRequests()).isZero();
     run(n, 1);
@@ -468,16 +452,9 @@ class NodeRuntimeTest {
   @Test
   void theListenerHearsSoftStateReadsAndApplies() {
     List<String> heard = new ArrayList<>();
-    Raft raft =
-        new Raft(
-            RaftConfig.defaults(0, List.of(0)), new SplittableRandom(1), PersistentState.empty());
     NodeRuntime<String> n =
-        new NodeRuntime<>(
-            raft,
-            0,
-            (hs, entries, sync) -> {},
-            messages -> {},
-            entries -> entries.stream().map(e -> "r").toList(),
+        runtime(
+            RaftConfig.defaults(0, List.of(0)),
             new NodeRuntime.Timing(MS, MS),
             new NodeRuntime.Listener() {
               @Override
@@ -500,9 +477,7 @@ class NodeRuntimeTest {
               public void readReady(io.raftkv.raft.ReadState read) {
                 heard.add("ready " + read.context() + " at " + read.index());
               }
-            },
-            0,
-            MS);
+            });
     n.campaign();
     n.flush();
     n.read(o -> {});

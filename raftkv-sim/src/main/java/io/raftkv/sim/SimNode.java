@@ -198,12 +198,26 @@ final class SimNode {
     turn(nowMillis, rt -> held.forEach(input -> input.accept(rt)));
   }
 
+  /** One turn: the time, {@code input}, then a flush, as one loop turn of the server. */
+  boolean turn(long nowMillis, Consumer<NodeRuntime<?>> input) {
+    return input(nowMillis, input, true);
+  }
+
   /**
-   * One turn: the time, {@code input}, then a flush, as one loop turn of the server.
+   * An input now, whose flush waits until every input of this simulated millisecond is in (see
+   * {@link SimCluster}'s client inputs).
+   */
+  boolean inputWithoutFlush(long nowMillis, Consumer<NodeRuntime<?>> input) {
+    return input(nowMillis, input, false);
+  }
+
+  /**
+   * Runs {@code input} against the live runtime at {@code nowMillis}, then flushes it if asked (and
+   * if the input did not replace the instance). A paused node holds the input until it resumes.
    *
    * @return false if the node is down
    */
-  boolean turn(long nowMillis, Consumer<NodeRuntime<?>> input) {
+  private boolean input(long nowMillis, Consumer<NodeRuntime<?>> input, boolean flush) {
     if (runtime == null) {
       return false;
     }
@@ -214,29 +228,10 @@ final class SimNode {
     NodeRuntime<?> rt = runtime;
     rt.setTime(millisToNanos(nowMillis));
     input.accept(rt);
-    if (runtime == rt) {
+    if (flush && runtime == rt) {
       rt.flush();
       observeRole();
     }
-    return true;
-  }
-
-  /**
-   * An input now, whose flush waits until every input of this simulated millisecond is in (see
-   * {@link SimCluster}'s client inputs).
-   *
-   * @return false if the node is down
-   */
-  boolean inputWithoutFlush(long nowMillis, Consumer<NodeRuntime<?>> input) {
-    if (runtime == null) {
-      return false;
-    }
-    if (paused) {
-      heldWhilePaused.add(input);
-      return true;
-    }
-    runtime.setTime(millisToNanos(nowMillis));
-    input.accept(runtime);
     return true;
   }
 

@@ -63,7 +63,6 @@ public final class SimKvClient {
   private int completed;
   private KvOutput lastOutput;
   private KvException lastError;
-  private int unknownOutcomes;
 
   SimKvClient(SimKvCluster kv, int id, SplittableRandom random) {
     this.kv = kv;
@@ -102,11 +101,6 @@ public final class SimKvClient {
   /** Why the last operation ended without an answer. */
   public KvException lastError() {
     return lastError;
-  }
-
-  /** Operations that ended with their outcome unknown. */
-  public int unknownOutcomes() {
-    return unknownOutcomes;
   }
 
   public void setDriver(Driver driver) {
@@ -280,9 +274,7 @@ public final class SimKvClient {
   private void finish(KvOutput out, KvException error) {
     if (out != null) {
       kv.recorder().complete(handle, out);
-    } else if (error.outcomeUnknown()) {
-      unknownOutcomes++; // stays open in the history: it may have taken effect
-    } else {
+    } else if (!error.outcomeUnknown()) { // an unknown write stays open: it may have applied
       // A read without an answer, or a write refused definitely: no effect (KvClient's contract,
       // which the check then verifies).
       kv.recorder().discard(handle);

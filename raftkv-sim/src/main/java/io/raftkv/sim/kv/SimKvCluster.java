@@ -290,10 +290,6 @@ public final class SimKvCluster implements AutoCloseable {
     return c;
   }
 
-  List<SimKvClient> clients() {
-    return clients;
-  }
-
   // ---------------------------------------------------------------- accessors
 
   public SimCluster cluster() {

@@ -362,21 +362,32 @@ class KvScenariosTest {
     onePartition(3113);
   }
 
+  /**
+   * The labs' OnePartition split of 5 servers: the current leader and one other in a minority of
+   * two, the other three in the majority. Returns {majority, minority}.
+   */
+  static int[][] leaderToMinority(SimKvCluster h) {
+    int leader = h.cluster().currentLeader();
+    assertThat(leader).as("a leader after the first Put").isGreaterThanOrEqualTo(0);
+    int other = (leader + 1) % 5;
+    int[] minority = {leader, other};
+    int[] majority = new int[3];
+    for (int i = 0, k = 0; i < 5; i++) {
+      if (i != leader && i != other) {
+        majority[k++] = i;
+      }
+    }
+    h.partition(majority, minority);
+    return new int[][] {majority, minority};
+  }
+
   static void onePartition(long seed) {
     try (SimKvCluster h = SimKvCluster.course(5, false, seed)) {
       SimKvClient ck = h.makeClient();
       h.call(ck, KvInput.put("1", "13"));
-      int leader = h.cluster().currentLeader();
-      assertThat(leader).as("a leader after the first Put").isGreaterThanOrEqualTo(0);
-      int other = (leader + 1) % 5;
-      int[] p2 = {leader, other};
-      int[] p1 = new int[3];
-      for (int i = 0, k = 0; i < 5; i++) {
-        if (i != leader && i != other) {
-          p1[k++] = i;
-        }
-      }
-      h.partition(p1, p2);
+      int[][] sides = leaderToMinority(h);
+      int[] p1 = sides[0];
+      int[] p2 = sides[1];
       SimKvClient ckp1 = h.makeClient();
       ckp1.connectTo(p1);
       SimKvClient ckp2a = h.makeClient();
@@ -463,16 +474,9 @@ class KvScenariosTest {
       h.breakReadsForTesting();
       SimKvClient ck = h.makeClient();
       h.call(ck, KvInput.put("1", "13"));
-      int leader = h.cluster().currentLeader();
-      int other = (leader + 1) % 5;
-      int[] p2 = {leader, other};
-      int[] p1 = new int[3];
-      for (int i = 0, k = 0; i < 5; i++) {
-        if (i != leader && i != other) {
-          p1[k++] = i;
-        }
-      }
-      h.partition(p1, p2);
+      int[][] sides = leaderToMinority(h);
+      int[] p1 = sides[0];
+      int[] p2 = sides[1];
       SimKvClient ckp1 = h.makeClient();
       ckp1.connectTo(p1);
       SimKvClient ckp2 = h.makeClient();
