@@ -289,8 +289,13 @@ public final class RandomScenario {
   }
 
   private List<Integer> shuffledNodes() {
+    return shuffledNodes(cluster.size(), random);
+  }
+
+  /** The node ids 0..n-1 in a random order (Fisher-Yates, drawing from {@code random}). */
+  public static List<Integer> shuffledNodes(int n, SplittableRandom random) {
     List<Integer> order = new ArrayList<>();
-    for (int i = 0; i < cluster.size(); i++) {
+    for (int i = 0; i < n; i++) {
       order.add(i);
     }
     for (int i = order.size() - 1; i > 0; i--) {

@@ -9,6 +9,7 @@ import io.raftkv.linearizability.KvOutput;
 import io.raftkv.linearizability.LinearizabilityChecker;
 import io.raftkv.linearizability.Operation;
 import io.raftkv.raft.RaftConfig;
+import io.raftkv.sim.RandomScenario;
 import io.raftkv.sim.ScenarioResult;
 import io.raftkv.sim.SimCluster;
 import io.raftkv.sim.SimConfig;
@@ -516,17 +517,7 @@ public final class RandomKvScenario {
   }
 
   private int[] shuffled(int n) {
-    int[] order = new int[n];
-    for (int i = 0; i < n; i++) {
-      order[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    return order;
+    return RandomScenario.shuffledNodes(n, random).stream().mapToInt(Integer::intValue).toArray();
   }
 
   private void act(String what) {
