@@ -92,6 +92,10 @@ final class Candidate {
         raft.becomeFollower(raft.term(), m.getFrom());
         follower.handleAppendRequest(m);
       }
+      case INSTALL_SNAPSHOT -> {
+        raft.becomeFollower(raft.term(), m.getFrom()); // as for AppendEntries (§5.2)
+        follower.handleInstallSnapshot(m);
+      }
       case TIMEOUT_NOW -> campaign(true);
       default -> {}
     }

@@ -3,11 +3,13 @@ package io.raftkv.raft;
 import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.AppendEntriesResponse;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 
 /**
  * What a follower does with its leader's messages (etcd's {@code stepFollower} and {@code
  * handleAppendEntries}): Figure 2's AppendEntries receiver, answered with the conflict hint of §5.3
- * on a mismatch, and TimeoutNow (dissertation §3.10), which makes it campaign at once.
+ * on a mismatch, Figure 13's InstallSnapshot receiver (§7), and TimeoutNow (dissertation §3.10),
+ * which makes it campaign at once.
  *
  * <p>Holds no state of its own: the log is the {@link RaftLog}'s, the leader and timer the {@link
  * Raft}'s.
@@ -25,6 +27,7 @@ final class Follower {
   void step(RaftMessage m) {
     switch (m.getBodyCase()) {
       case APPEND_REQUEST -> handleAppendRequest(m);
+      case INSTALL_SNAPSHOT -> handleInstallSnapshot(m);
         // §3.10: the leader hands over; it has caught this node up, so campaign without waiting.
       case TIMEOUT_NOW -> raft.startElection(true);
       default -> {}
@@ -56,5 +59,30 @@ final class Follower {
       }
     }
     raft.send(m.getFrom()).setAppendResponse(reply);
+  }
+
+  /**
+   * Figure 13, InstallSnapshot receiver; the sender leads the current term. The driver staged the
+   * snapshot's bytes before handing over this message. A snapshot no newer than the commit index is
+   * stale or a duplicate: ignored (rule 6's "retain" case covers it: everything up to the commit
+   * index matches the leader's already). A newer one replaces the log up to its last entry (rules
+   * 6–7) and is handed to the driver in the next Ready, which installs it before anything else.
+   * Either way the answer is an AppendEntries success at the index known to match the leader's: the
+   * snapshot's, or the commit index if that is higher, never the log's end (a suffix kept after the
+   * snapshot is not proven to match).
+   */
+  void handleInstallSnapshot(RaftMessage m) {
+    raft.leaderId = m.getFrom();
+    raft.electionElapsed = 0;
+    SnapshotMeta meta = m.getInstallSnapshot().getMeta();
+    if (meta.getIndex() > log.committed() && raft.restoreSnapshot(meta)) {
+      raft.send(m.getFrom())
+          .setAppendResponse(
+              AppendEntriesResponse.newBuilder().setSuccess(true).setMatchIndex(meta.getIndex()));
+    } else {
+      raft.send(m.getFrom())
+          .setAppendResponse(
+              AppendEntriesResponse.newBuilder().setSuccess(true).setMatchIndex(log.committed()));
+    }
   }
 }

@@ -7,14 +7,17 @@ import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.AppendEntriesResponse;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
+import io.raftkv.proto.raft.InstallSnapshotRequest;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.proto.raft.TimeoutNow;
 import java.util.List;
 
 /**
  * What a node does while it leads (etcd's {@code stepLeader} and {@code tickHeartbeat}): log
- * replication and commitment (§5.3, §5.4.2), heartbeats (§5.2), the no-op entry and ReadIndex (§8),
- * CheckQuorum (dissertation §6.2) and leadership transfer (dissertation §3.10).
+ * replication and commitment (§5.3, §5.4.2), snapshots for followers behind the compacted log (§7),
+ * heartbeats (§5.2), the no-op entry and ReadIndex (§8), CheckQuorum (dissertation §6.2) and
+ * leadership transfer (dissertation §3.10).
  *
  * <p>The per-follower bookkeeping lives in the {@link ProgressTracker}; this class decides what to
  * send. The leader-only state it holds (pending reads, transfer target, entries not yet sent) is
@@ -190,6 +193,11 @@ final class Leader {
         // The probe found where our logs agree: stream from there on.
         pr.becomeReplicate();
         updated = true;
+      } else if (pr.state() == Progress.State.SNAPSHOT && pr.match() >= log.snapshotIndex()) {
+        // The follower installed the snapshot (or caught up otherwise): our log continues from its
+        // match, so stream from there.
+        pr.becomeReplicate();
+        updated = true;
       }
       if (!updated) {
         releaseReads();
@@ -256,7 +264,8 @@ final class Leader {
   }
 
   /**
-   * Sends {@code to} the entries it is missing, as many as one message may carry.
+   * Sends {@code to} the entries it is missing, as many as one message may carry, or a snapshot
+   * when the log no longer holds them (§7).
    *
    * @param sendIfEmpty send even with no entries (to carry the commit index or probe)
    * @return whether a message was sent
@@ -264,6 +273,10 @@ final class Leader {
   private boolean sendAppend(int to, boolean sendIfEmpty) {
     Progress pr = tracker.progress(to);
     if (pr.isPaused()) {
+      return false;
+    }
+    if (pr.next() <= log.snapshotIndex()) {
+      sendSnapshot(to, pr);
       return false;
     }
     List<Entry> entries = log.slice(pr.next(), log.lastIndex(), config.maxMessageBytes());
@@ -275,7 +288,35 @@ final class Leader {
     return true;
   }
 
+  /**
+   * §7 InstallSnapshot: the follower needs entries that were compacted away. The snapshot is the
+   * state machine as of the last applied entry: the driver captures it when it sends this message
+   * (before it applies anything more), and streams its bytes beside it. Nothing else goes to the
+   * follower but heartbeats until the transfer ends ({@link #snapshotDone}).
+   */
+  private void sendSnapshot(int to, Progress pr) {
+    SnapshotMeta meta = raft.snapshotMeta(log.applied());
+    pr.becomeSnapshot(meta.getIndex());
+    raft.send(to).setInstallSnapshot(InstallSnapshotRequest.newBuilder().setMeta(meta));
+  }
+
+  /** The driver's word on a snapshot sent to {@code to}: it arrived, or the transfer failed. */
+  void snapshotDone(int to, boolean delivered) {
+    Progress pr = tracker.progress(to);
+    if (pr != null) {
+      pr.snapshotDone(delivered);
+    }
+  }
+
   private void sendAppendRequest(int to, long prevIndex, List<Entry> entries) {
+    if (prevIndex < log.snapshotIndex()) {
+      // A heartbeat to a follower behind the compacted log: the term there is gone, so it goes
+      // with the snapshot's last entry (a follower without it rejects, and is sent a snapshot).
+      if (!entries.isEmpty()) {
+        throw new IllegalStateException("entries after compacted index " + prevIndex);
+      }
+      prevIndex = log.snapshotIndex();
+    }
     // The follower commits min(leaderCommit, last index of this message), Figure 2 rule 5.
     tracker
         .progress(to)
@@ -304,6 +345,8 @@ final class Leader {
       if (pr.state() == Progress.State.PROBE) {
         pr.onHeartbeat();
         sendAppend(peer, true);
+      } else if (pr.state() == Progress.State.SNAPSHOT) {
+        sendAppendRequest(peer, pr.match(), List.of()); // only to keep its election timer reset
       } else if (pr.next() > pr.match() + 1 && pr.stalledSinceLastHeartbeat()) {
         // Entries sent but unacknowledged, even if freeOneIfFull already forgot them (the retry
         // below can be lost too: it must be repeated until it is answered).

@@ -5,6 +5,7 @@ import static io.raftkv.raft.RaftConfig.NONE;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -63,6 +64,7 @@ final class Outbox {
   Ready take(
       SoftState soft,
       HardState hard,
+      SnapshotMeta snapshot,
       List<Entry> entries,
       List<Entry> committedEntries,
       boolean leader) {
@@ -81,6 +83,7 @@ final class Outbox {
         new Ready(
             soft.equals(reportedSoftState) ? null : soft,
             hard.equals(persistedHardState) ? null : hard,
+            snapshot,
             entries,
             built,
             committedEntries,

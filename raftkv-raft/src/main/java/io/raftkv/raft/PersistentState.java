@@ -2,23 +2,39 @@ package io.raftkv.raft;
 
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.List;
 
 /**
- * What a node finds on its disk at start: the hard state and the log's entries after {@code offset}
- * (indexes offset+1..n, no gaps; the ones up to offset stay on disk, readable through a {@link
- * LogReader}), plus the index its state machine has already applied (0 for a state machine rebuilt
- * from the log).
+ * What a node finds on its disk at start: the hard state, where its log starts (the snapshot it was
+ * compacted to, §7), the log's entries after {@code offset} (indexes offset+1..n, no gaps; those
+ * from {@code snapshot.index + 1} to offset stay on disk, readable through a {@link LogReader}),
+ * plus the index its state machine has already applied (0 for a state machine rebuilt from the
+ * log).
  *
- * @param offset how many leading entries were left on disk (at most {@code appliedIndex})
+ * @param offset the last entry left on disk rather than loaded (at most {@code appliedIndex}, at
+ *     least {@code snapshot.index})
  * @param offsetTerm the term of the entry at {@code offset} (0 when offset is 0)
+ * @param snapshot where the log starts: entries up to {@code snapshot.index} were compacted away
+ *     and the state machine holds their effect ({@code appliedIndex >= snapshot.index})
  */
 public record PersistentState(
-    HardState hardState, List<Entry> entries, long appliedIndex, long offset, long offsetTerm) {
+    HardState hardState,
+    List<Entry> entries,
+    long appliedIndex,
+    long offset,
+    long offsetTerm,
+    SnapshotMeta snapshot) {
 
   /** The whole log, from index 1. */
   public PersistentState(HardState hardState, List<Entry> entries, long appliedIndex) {
     this(hardState, entries, appliedIndex, 0, 0);
+  }
+
+  /** A log never compacted, its first {@code offset} entries left on disk. */
+  public PersistentState(
+      HardState hardState, List<Entry> entries, long appliedIndex, long offset, long offsetTerm) {
+    this(hardState, entries, appliedIndex, offset, offsetTerm, SnapshotMeta.getDefaultInstance());
   }
 
   public static PersistentState empty() {
@@ -34,6 +50,22 @@ public record PersistentState(
               + ") must be applied ones (applied "
               + appliedIndex
               + ")");
+    }
+    if (offset < snapshot.getIndex()) {
+      throw new IllegalArgumentException(
+          "the log starts after index "
+              + snapshot.getIndex()
+              + " (a snapshot) but entries are loaded from "
+              + (offset + 1));
+    }
+    if (offset == snapshot.getIndex() && offsetTerm != snapshot.getTerm()) {
+      throw new IllegalArgumentException(
+          "the snapshot at index "
+              + offset
+              + " has term "
+              + snapshot.getTerm()
+              + ", not "
+              + offsetTerm);
     }
   }
 }

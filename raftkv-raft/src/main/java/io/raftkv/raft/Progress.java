@@ -10,12 +10,15 @@ import java.util.ArrayDeque;
  * diverge: it sends one AppendEntries and waits for the answer (or the next heartbeat) before
  * sending another, walking nextIndex back with the follower's conflict hints. Once an append
  * succeeds it is REPLICATING: the leader streams entries optimistically, advancing nextIndex as it
- * sends, with at most {@code maxInflight} unacknowledged messages.
+ * sends, with at most {@code maxInflight} unacknowledged messages. A follower that needs entries
+ * the leader has compacted away is sent a SNAPSHOT (§7) and nothing else until the transfer ends:
+ * its answer, or the driver's report that it failed, sends it back to probing.
  */
 final class Progress {
   enum State {
     PROBE,
-    REPLICATE
+    REPLICATE,
+    SNAPSHOT
   }
 
   private long match;
@@ -25,6 +28,9 @@ final class Progress {
 
   private State state = State.PROBE;
   private boolean probeSent;
+
+  /** While in SNAPSHOT: the index of the snapshot being sent. */
+  private long pendingSnapshot;
 
   /** The last index carried by each unacknowledged append, oldest first. */
   private final ArrayDeque<Long> inflight = new ArrayDeque<>();
@@ -89,9 +95,20 @@ final class Progress {
     return inflight.size();
   }
 
-  /** No append may be sent now: a probe awaits its answer, or the pipeline window is full. */
+  long pendingSnapshot() {
+    return pendingSnapshot;
+  }
+
+  /**
+   * No append may be sent now: a probe awaits its answer, the pipeline window is full, or a
+   * snapshot is on its way.
+   */
   boolean isPaused() {
-    return state == State.PROBE ? probeSent : inflight.size() >= maxInflight;
+    return switch (state) {
+      case PROBE -> probeSent;
+      case REPLICATE -> inflight.size() >= maxInflight;
+      case SNAPSHOT -> true;
+    };
   }
 
   /** Records an append carrying entries up to {@code lastIndex} (or none when 0). */
@@ -158,6 +175,9 @@ final class Progress {
    * @return false if the rejection is stale (answers an append sent before a newer decision)
    */
   boolean maybeDecrease(long rejected, long hint) {
+    if (state == State.SNAPSHOT) {
+      return false; // the snapshot's outcome decides what comes next
+    }
     if (state == State.REPLICATE) {
       if (rejected <= match) {
         return false;
@@ -176,13 +196,40 @@ final class Progress {
   private void becomeProbe() {
     state = State.PROBE;
     probeSent = false;
+    pendingSnapshot = 0;
     inflight.clear();
   }
 
-  /** Streams from just past the match; a probing follower has no appends in flight. */
+  /** §7: the follower needs compacted entries; a snapshot up to {@code index} is on its way. */
+  void becomeSnapshot(long index) {
+    becomeProbe();
+    state = State.SNAPSHOT;
+    pendingSnapshot = index;
+  }
+
+  /**
+   * The driver reports how the snapshot transfer ended. Either way the follower is probed again, at
+   * the next heartbeat rather than at once (a failed transfer is not retried in a hot loop): just
+   * past the snapshot if it arrived, just past the match if it did not.
+   */
+  void snapshotDone(boolean delivered) {
+    if (state != State.SNAPSHOT) {
+      return;
+    }
+    long after = delivered ? pendingSnapshot + 1 : match + 1;
+    becomeProbe();
+    next = Math.max(match + 1, after);
+    probeSent = true;
+  }
+
+  /**
+   * Streams from just past the match; a probing follower, or one a snapshot was sent to, has no
+   * appends in flight.
+   */
   void becomeReplicate() {
     state = State.REPLICATE;
     probeSent = false;
+    pendingSnapshot = 0;
     next = match + 1;
   }
 }

@@ -141,7 +141,8 @@ final class ProgressTracker {
                     pr.match(),
                     pr.next(),
                     pr.state() == Progress.State.REPLICATE,
-                    pr.inflightCount())));
+                    pr.inflightCount(),
+                    pr.pendingSnapshot())));
     return view;
   }
 }

@@ -4,10 +4,12 @@ import static io.raftkv.raft.RaftConfig.NONE;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.AppendEntriesResponse;
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.RequestVoteResponse;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.List;
 import java.util.random.RandomGenerator;
 
@@ -17,8 +19,10 @@ import java.util.random.RandomGenerator;
  * ({@link #propose}) and reads ({@link #readIndex}), then takes a {@link Ready} with everything to
  * persist, send and apply, and acknowledges it with {@link #advance}.
  *
- * <p>Implements Figure 2 of the extended paper (§5), the no-op entry of a new leader and ReadIndex
- * (§8), and, from the dissertation, PreVote and CheckQuorum (§9.6) and leadership transfer (§3.10).
+ * <p>Implements Figure 2 of the extended paper (§5), log compaction and InstallSnapshot (§7, Figure
+ * 13; the core handles snapshot metadata only, the driver moves the bytes), the no-op entry of a
+ * new leader and ReadIndex (§8), and, from the dissertation, PreVote and CheckQuorum (§9.6) and
+ * leadership transfer (§3.10).
  *
  * <p>This class holds the node's own state (term, vote, role, leader, election timer), checks every
  * message's term (Figure 2, "Rules for all servers"), switches roles, and builds the Ready. What
@@ -64,6 +68,9 @@ public final class Raft {
   /** Messages, read states and reported states between two Readys. */
   final Outbox outbox;
 
+  /** A snapshot this node accepted (Figure 13) that the next Ready hands to the driver. */
+  private SnapshotMeta snapshotToInstall;
+
   /**
    * Builds a node from what it persisted (a new node starts from {@link PersistentState#empty()}).
    *
@@ -103,7 +110,8 @@ public final class Raft {
             restored.appliedIndex(),
             reader,
             restored.offset(),
-            restored.offsetTerm());
+            restored.offsetTerm(),
+            restored.snapshot());
     this.term = hs.getCurrentTerm();
     this.votedFor = hs.hasVotedFor() ? hs.getVotedFor() : NONE;
     this.outbox = new Outbox(hardState());
@@ -174,6 +182,43 @@ public final class Raft {
     return role == Role.LEADER && leader.transferLeadership(target);
   }
 
+  /**
+   * §7 log compaction: the state machine has made its state as of entry {@code index} durable (a
+   * snapshot), so the log up to it may go. The caller then drops those entries from its storage too
+   * ({@code ReadyProcessor.LogStorage#compact}). A follower that later needs them is sent a
+   * snapshot instead.
+   *
+   * @param index at most the applied index and the durable log's end
+   * @return where the log now starts (the snapshot's index, term and configuration)
+   * @throws IllegalArgumentException the index is not applied or not durable
+   */
+  public SnapshotMeta compact(long index) {
+    if (index > log.applied() || index > log.stable()) {
+      throw new IllegalArgumentException(
+          "cannot compact the log to "
+              + index
+              + ": only applied and durable entries may go (applied "
+              + log.applied()
+              + ", durable "
+              + log.stable()
+              + ")");
+    }
+    log.compactTo(index);
+    return snapshotMeta(log.snapshotIndex());
+  }
+
+  /**
+   * The driver's word on a snapshot this leader sent to {@code to} (an {@code install_snapshot}
+   * message): it arrived and was handed to the follower, or the transfer failed. The follower is
+   * probed again at the next heartbeat; until this call (or the follower's answer), it gets nothing
+   * but heartbeats. Ignored when this node no longer leads.
+   */
+  public void reportSnapshot(int to, boolean delivered) {
+    if (role == Role.LEADER) {
+      leader.snapshotDone(to, delivered);
+    }
+  }
+
   /** Handles a message from a peer. */
   public void step(RaftMessage m) {
     if (m.getTo() != config.id()) {
@@ -196,7 +241,8 @@ public final class Raft {
         // A granted PreVote carries the term we would campaign in, not a newer term; anything
         // else means we are behind (Figure 2, "Rules for all servers"). An AppendEntries comes
         // from the new term's leader (§5.2: there is at most one).
-        becomeFollower(m.getTerm(), m.hasAppendRequest() ? m.getFrom() : NONE);
+        becomeFollower(
+            m.getTerm(), m.hasAppendRequest() || m.hasInstallSnapshot() ? m.getFrom() : NONE);
       }
     } else if (m.getTerm() < term) {
       rejectStale(m);
@@ -221,7 +267,8 @@ public final class Raft {
     // Entries proposed since the last Ready are unstable, so they alone make the answer true; their
     // AppendEntries are built by ready().
     return !outbox.awaitingAdvance()
-        && (outbox.hasNews(softState(), hardState())
+        && (snapshotToInstall != null
+            || outbox.hasNews(softState(), hardState())
             || log.stable() < log.lastIndex()
             || log.hasNextCommittedEntries());
   }
@@ -242,6 +289,7 @@ public final class Raft {
         outbox.take(
             soft,
             hard,
+            snapshotToInstall,
             entries,
             log.nextCommittedEntries(config.maxApplyBytes()),
             role == Role.LEADER);
@@ -252,6 +300,9 @@ public final class Raft {
   /** The driver has persisted, sent and applied everything in {@code ready}. */
   public void advance(Ready ready) {
     outbox.acknowledge(ready);
+    if (ready.snapshot() != null) {
+      snapshotToInstall = null;
+    }
     if (!ready.entries().isEmpty()) {
       Entry last = ready.entries().get(ready.entries().size() - 1);
       log.stableTo(last.getIndex(), last.getTerm());
@@ -264,6 +315,30 @@ public final class Raft {
       log.appliedTo(ready.committedEntries().get(ready.committedEntries().size() - 1).getIndex());
     }
     releaseAppliedEntries();
+  }
+
+  /**
+   * Figure 13 for a snapshot newer than the commit index: the log now starts after it (keeping a
+   * suffix that follows a matching entry), and the next Ready asks the driver to install it.
+   * Refused while a Ready awaits {@link #advance}: its committed entries would be applied on top of
+   * the snapshot (the leader sends the snapshot again).
+   */
+  boolean restoreSnapshot(SnapshotMeta meta) {
+    if (outbox.awaitingAdvance()) {
+      return false;
+    }
+    log.restore(meta);
+    snapshotToInstall = meta;
+    return true;
+  }
+
+  /** The metadata of a snapshot up to {@code index}: its term and this node's configuration. */
+  SnapshotMeta snapshotMeta(long index) {
+    return SnapshotMeta.newBuilder()
+        .setIndex(index)
+        .setTerm(log.term(index))
+        .setConfState(ConfState.newBuilder().addAllVoters(config.voters()))
+        .build();
   }
 
   /** The last log index released from memory (0 if none); for tests. */
@@ -321,6 +396,8 @@ public final class Raft {
         log.lastIndex(),
         log.lastTerm(),
         log.stable(),
+        log.snapshotIndex(),
+        log.snapshotTerm(),
         leader.pendingReads(),
         tracker.status());
   }
@@ -329,14 +406,15 @@ public final class Raft {
 
   /** Figure 2: reply false to a stale term, so that its sender learns it is behind. */
   private void rejectStale(RaftMessage m) {
-    if (m.hasAppendRequest()) {
+    if (m.hasAppendRequest() || m.hasInstallSnapshot()) {
       send(m.getFrom())
           .setAppendResponse(
               // No round: this answer carries our newer term, which its receiver may hold by now
               // as leader; an echoed round of the old term would then pass for a fresh ReadIndex
               // acknowledgement (rounds restart from 0 when a node restarts).
               AppendEntriesResponse.newBuilder()
-                  .setRejectedIndex(m.getAppendRequest().getPrevLogIndex()));
+                  .setRejectedIndex(
+                      m.hasAppendRequest() ? m.getAppendRequest().getPrevLogIndex() : 0));
     } else if (m.hasVoteRequest()) {
       send(m.getFrom())
           .setVoteResponse(

@@ -1,6 +1,7 @@
 package io.raftkv.raft;
 
 import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -9,13 +10,16 @@ import java.util.List;
  * One node's log: the entries, how far they are durable, committed and applied. Indexes start at 1
  * as in the paper; index 0 is the empty prefix, whose term is 0.
  *
- * <p>Memory holds the entries after {@link #offset()}; those up to it were released by {@link
- * #releaseTo} once durable and applied, and are read back through the {@link LogReader} when a
- * lagging follower needs them. Without a reader nothing is ever released.
+ * <p>The log may start after a snapshot (§7): entries up to {@link #snapshotIndex()} are gone,
+ * compacted into the state machine's snapshot; only that last entry's term is kept. Memory holds
+ * the entries after {@link #offset()}; those from the snapshot to the offset were released by
+ * {@link #releaseTo} once durable and applied, and are read back through the {@link LogReader} when
+ * a lagging follower needs them. Without a reader nothing is ever released (but a log may still be
+ * compacted).
  *
- * <p>Invariants: {@code offset <= min(applied, stable)}, {@code applied <= committed <=
- * lastIndex()}, {@code stable <= lastIndex()}, and a committed entry is never truncated (that would
- * break State Machine Safety, §5.4.3).
+ * <p>Invariants: {@code snapshotIndex <= offset <= min(applied, stable)}, {@code applied <=
+ * committed <= lastIndex()}, {@code stable <= lastIndex()}, and a committed entry is never
+ * truncated (that would break State Machine Safety, §5.4.3).
  *
  * <p>Not thread-safe: owned by the {@link Raft} that holds it.
  */
@@ -24,6 +28,12 @@ final class RaftLog {
   private final ArrayList<Entry> entries = new ArrayList<>();
 
   private final LogReader reader;
+
+  /** The last compacted entry (§7): nothing at or below it can be read, only its term is known. */
+  private long snapshotIndex;
+
+  private long snapshotTerm;
+
   private long offset;
   private long offsetTerm;
   private long stable;
@@ -32,15 +42,10 @@ final class RaftLog {
 
   /** Restores a log from what was persisted; everything restored is durable already. */
   RaftLog(List<Entry> persisted, long committed, long applied) {
-    this(persisted, committed, applied, null, 0, 0);
+    this(persisted, committed, applied, null, 0, 0, SnapshotMeta.getDefaultInstance());
   }
 
-  /**
-   * @param persisted the entries after {@code offset}
-   * @param reader reads released entries back; null keeps the whole log in memory
-   * @param offset entries up to here stay on disk (they are applied); 0 without a reader
-   * @param offsetTerm the term of the entry at {@code offset}
-   */
+  /** A log never compacted, its first {@code offset} entries left on disk. */
   RaftLog(
       List<Entry> persisted,
       long committed,
@@ -48,13 +53,50 @@ final class RaftLog {
       LogReader reader,
       long offset,
       long offsetTerm) {
+    this(
+        persisted,
+        committed,
+        applied,
+        reader,
+        offset,
+        offsetTerm,
+        SnapshotMeta.getDefaultInstance());
+  }
+
+  /**
+   * @param persisted the entries after {@code offset}
+   * @param reader reads released entries back; null keeps the whole log in memory
+   * @param offset entries up to here stay on disk (they are applied); 0 without a reader
+   * @param offsetTerm the term of the entry at {@code offset}
+   * @param snapshot where the log starts (index 0 if it was never compacted)
+   */
+  RaftLog(
+      List<Entry> persisted,
+      long committed,
+      long applied,
+      LogReader reader,
+      long offset,
+      long offsetTerm,
+      SnapshotMeta snapshot) {
     this.reader = reader;
-    if (offset > 0 && (reader == null || offset > applied)) {
+    if (offset > snapshot.getIndex() && reader == null) {
       throw new IllegalArgumentException(
-          "a log starting after index " + offset + " needs a reader and applied entries up to it");
+          "a log loaded from index " + (offset + 1) + " needs a reader for the entries before it");
     }
+    if (offset > applied || offset < snapshot.getIndex()) {
+      throw new IllegalArgumentException(
+          "a log loaded from index "
+              + (offset + 1)
+              + " must start after its snapshot ("
+              + snapshot.getIndex()
+              + ") and no later than the applied entries ("
+              + applied
+              + ")");
+    }
+    this.snapshotIndex = snapshot.getIndex();
+    this.snapshotTerm = snapshot.getTerm();
     this.offset = offset;
-    this.offsetTerm = offsetTerm;
+    this.offsetTerm = offset == snapshotIndex ? snapshotTerm : offsetTerm;
     long expected = offset + 1;
     for (Entry e : persisted) {
       if (e.getIndex() != expected) {
@@ -86,6 +128,15 @@ final class RaftLog {
     return offset;
   }
 
+  /** The last entry compacted into a snapshot (§7), 0 if none: the log starts after it. */
+  long snapshotIndex() {
+    return snapshotIndex;
+  }
+
+  long snapshotTerm() {
+    return snapshotTerm;
+  }
+
   long lastTerm() {
     return term(lastIndex());
   }
@@ -102,12 +153,18 @@ final class RaftLog {
     return stable;
   }
 
-  /** The term of the entry at {@code index}; 0 for index 0; -1 when the log does not reach it. */
+  /**
+   * The term of the entry at {@code index}; 0 for index 0; -1 when the log does not hold it (beyond
+   * its end, or compacted before its snapshot: no real term is negative, so neither matches one).
+   */
   long term(long index) {
     if (index == 0) {
       return 0;
     }
-    if (index < 0 || index > lastIndex()) {
+    if (index == snapshotIndex) {
+      return snapshotTerm;
+    }
+    if (index < snapshotIndex || index > lastIndex()) {
       return -1;
     }
     if (index == offset) {
@@ -181,6 +238,19 @@ final class RaftLog {
    * @return the index of the last entry now known to match the leader's, or -1 on a mismatch
    */
   long maybeAppend(long prevIndex, long prevTerm, long leaderCommit, List<Entry> newEntries) {
+    if (prevIndex < snapshotIndex) {
+      // The leader does not know we installed a snapshot past this point. Everything up to the
+      // snapshot is committed, so the leader's entries there equal ours (Leader Completeness,
+      // §5.4): skip them and match at the snapshot.
+      int skip = (int) Math.min(newEntries.size(), snapshotIndex - prevIndex);
+      long lastNew = prevIndex + newEntries.size();
+      if (lastNew <= snapshotIndex) {
+        commitTo(Math.min(leaderCommit, snapshotIndex));
+        return snapshotIndex;
+      }
+      return maybeAppend(
+          snapshotIndex, snapshotTerm, leaderCommit, newEntries.subList(skip, newEntries.size()));
+    }
     if (!matchTerm(prevIndex, prevTerm)) {
       return -1;
     }
@@ -273,9 +343,67 @@ final class RaftLog {
       throw new IllegalStateException(
           "cannot release " + index + " beyond applied " + applied + " or stable " + stable);
     }
+    dropFromMemory(index);
+  }
+
+  private void dropFromMemory(long index) {
     offsetTerm = term(index);
     entries.subList(0, (int) (index - offset)).clear();
     offset = index;
+  }
+
+  /**
+   * §7 log compaction: the state machine holds the effect of every entry up to {@code index} in a
+   * durable snapshot, so they may go for good. Only applied, durable entries may go: a snapshot
+   * cannot hold what was not applied, and the storage must not lose what it never wrote.
+   */
+  void compactTo(long index) {
+    if (index <= snapshotIndex) {
+      return;
+    }
+    if (index > applied || index > stable) {
+      throw new IllegalStateException(
+          "cannot compact to " + index + " beyond applied " + applied + " or stable " + stable);
+    }
+    long term = term(index);
+    if (index > offset) {
+      dropFromMemory(index);
+    }
+    snapshotIndex = index;
+    snapshotTerm = term;
+  }
+
+  /**
+   * Figure 13, InstallSnapshot receiver rules 6–7, for a snapshot newer than the commit index: if
+   * the log holds the snapshot's last entry (same index and term), the entries after it stay (they
+   * may be the leader's); otherwise the whole log goes. Either way the log now starts after the
+   * snapshot, which is committed and, once the driver installs it, applied.
+   *
+   * @return whether the suffix after the snapshot was kept
+   */
+  boolean restore(SnapshotMeta snapshot) {
+    long index = snapshot.getIndex();
+    if (index <= committed) {
+      throw new IllegalStateException(
+          "snapshot at " + index + " is not newer than the commit index " + committed);
+    }
+    boolean keep = matchTerm(index, snapshot.getTerm());
+    if (keep) {
+      dropFromMemory(index);
+      // Kept entries not yet durable are persisted by the same Ready, after the storage compacted
+      // to the snapshot; the dropped ones need no writing.
+      stable = Math.max(stable, index);
+    } else {
+      entries.clear();
+      offset = index;
+      offsetTerm = snapshot.getTerm();
+      stable = index;
+    }
+    snapshotIndex = index;
+    snapshotTerm = snapshot.getTerm();
+    committed = index;
+    applied = index;
+    return keep;
   }
 
   /** The entries not yet durable, to persist in the next Ready. */

@@ -5,6 +5,8 @@ import java.util.Map;
 /**
  * A snapshot of one node's consensus state, for monitoring, the Status RPC and tests.
  *
+ * @param snapshotIndex where the log starts: entries up to here were compacted (§7), 0 if none
+ * @param snapshotTerm the term of the entry at {@code snapshotIndex}
  * @param peers on a leader, what it knows of each follower; empty otherwise
  */
 public record RaftStatus(
@@ -18,9 +20,16 @@ public record RaftStatus(
     long lastIndex,
     long lastTerm,
     long stableIndex,
+    long snapshotIndex,
+    long snapshotTerm,
     int pendingReads,
     Map<Integer, PeerProgress> peers) {
 
-  /** A leader's view of one follower (Figure 2: matchIndex, nextIndex). */
-  public record PeerProgress(long matchIndex, long nextIndex, boolean replicating, int inflight) {}
+  /**
+   * A leader's view of one follower (Figure 2: matchIndex, nextIndex).
+   *
+   * @param pendingSnapshot the index of a snapshot being sent to it (§7), 0 if none
+   */
+  public record PeerProgress(
+      long matchIndex, long nextIndex, boolean replicating, int inflight, long pendingSnapshot) {}
 }

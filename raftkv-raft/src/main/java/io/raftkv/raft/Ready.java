@@ -3,6 +3,7 @@ package io.raftkv.raft;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.List;
 
 /**
@@ -10,6 +11,8 @@ import java.util.List;
  * with {@link ReadyProcessor}, which keeps the order the contract requires:
  *
  * <ol>
+ *   <li>install {@link #snapshot()} if there is one: the state machine takes the staged snapshot
+ *       (durably), then the log storage drops what the snapshot replaces;
  *   <li>persist {@link #hardState()} and {@link #entries()}, durably when {@link #mustSync()}: the
  *       entries replace the persisted log from {@code entries.get(0).getIndex()} onward (a follower
  *       may truncate a conflicting suffix, §5.3);
@@ -26,6 +29,10 @@ import java.util.List;
  *     Role#LEADER} every pending proposal and ReadIndex request of the old term is abandoned by the
  *     core: the driver must fail them (their outcome is unknown for proposals).
  * @param hardState the new term, vote and commit index to persist, or null if unchanged
+ * @param snapshot a snapshot this follower accepted (§7, Figure 13), or null: the driver installs
+ *     the one it staged for it into the state machine, durably, and compacts the log storage to it
+ *     (keeping the entries after it only if the entry at its index has its term), before anything
+ *     else in this Ready; the committed entries then start after it
  * @param sendBeforePersist the messages depend on nothing this Ready persists, so they may be sent
  *     before (or while) it is persisted. Set only for a leader whose term and vote are already
  *     durable: its AppendEntries carry entries that need not be on its own disk yet, because the
@@ -37,6 +44,7 @@ import java.util.List;
 public record Ready(
     SoftState softState,
     HardState hardState,
+    SnapshotMeta snapshot,
     List<Entry> entries,
     List<RaftMessage> messages,
     List<Entry> committedEntries,

@@ -3,13 +3,14 @@ package io.raftkv.raft;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.List;
 
 /**
- * The one place that carries out a {@link Ready} in the order its contract requires: persist, then
- * send (a leader's messages first, when {@link Ready#sendBeforePersist()} allows), then apply, then
- * advance. Every driver (the simulator, the server) goes through here, so no message can leave
- * before the state it depends on is durable.
+ * The one place that carries out a {@link Ready} in the order its contract requires: install a
+ * snapshot, persist, then send (a leader's messages first, when {@link Ready#sendBeforePersist()}
+ * allows), then apply, then advance. Every driver (the simulator, the server) goes through here, so
+ * no message can leave before the state it depends on is durable.
  *
  * <p>Thread-safety: call from the thread that owns the {@link Raft}.
  */
@@ -23,6 +24,25 @@ public final class ReadyProcessor {
      * set, returns only once both are durable (fsync).
      */
     void persist(HardState hardState, List<Entry> entries, boolean sync);
+
+    /**
+     * The log now starts after {@code start} (§7): drop the entries up to {@code start.index}; keep
+     * the ones after it only if the entry at that index has {@code start.term} (else drop them all:
+     * Figure 13, rules 6–7). Need not be durable at once: a crash may leave the old entries, which
+     * a restart reconciles with the state machine by this same rule.
+     */
+    default void compact(SnapshotMeta start) {
+      throw new UnsupportedOperationException("this storage cannot compact its log");
+    }
+  }
+
+  /** Installs a snapshot the core accepted (§7) into the state machine. */
+  public interface SnapshotInstaller {
+    /**
+     * Replaces the state machine's state with the snapshot staged for {@code meta}, durably: on
+     * return a crash leaves the new state, never the old one or a mix.
+     */
+    void install(SnapshotMeta meta);
   }
 
   /** Hands messages to the network; must not block on peers. */
@@ -43,11 +63,25 @@ public final class ReadyProcessor {
   private final LogStorage storage;
   private final MessageSender sender;
   private final Applier applier;
+  private final SnapshotInstaller installer;
 
+  /** A driver without snapshots: a Ready that asks to install one fails. */
   public ReadyProcessor(LogStorage storage, MessageSender sender, Applier applier) {
+    this(
+        storage,
+        sender,
+        applier,
+        meta -> {
+          throw new UnsupportedOperationException("this driver cannot install snapshots");
+        });
+  }
+
+  public ReadyProcessor(
+      LogStorage storage, MessageSender sender, Applier applier, SnapshotInstaller installer) {
     this.storage = storage;
     this.sender = sender;
     this.applier = applier;
+    this.installer = installer;
   }
 
   /**
@@ -60,6 +94,13 @@ public final class ReadyProcessor {
       return false;
     }
     Ready ready = raft.ready();
+    if (ready.snapshot() != null) {
+      // The state machine first: a crash between the two leaves a log that the restart
+      // reconciles with the snapshot, whereas a log compacted past an old state machine would
+      // have lost the entries between them.
+      installer.install(ready.snapshot());
+      storage.compact(ready.snapshot());
+    }
     boolean sendFirst = ready.sendBeforePersist() && !ready.messages().isEmpty();
     if (sendFirst) {
       // A leader's appends: the followers' fsyncs overlap with the leader's own (§10.2.1).

@@ -40,7 +40,8 @@ class ReadyContractTest {
     Raft r = new Raft(paperConfig(1, ids(3)), new SplittableRandom(1), PersistentState.empty());
     r.campaign();
     r.ready();
-    Ready other = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), false, false);
+    Ready other =
+        new Ready(null, null, null, List.of(), List.of(), List.of(), List.of(), false, false);
     assertThatThrownBy(() -> r.advance(other)).isInstanceOf(IllegalStateException.class);
   }
 

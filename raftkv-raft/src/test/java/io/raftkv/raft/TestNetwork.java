@@ -6,6 +6,7 @@ import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -62,10 +63,15 @@ final class TestNetwork {
     return ByteString.copyFromUtf8(s);
   }
 
-  /** Durable storage in memory: the persisted hard state and log of one node. */
+  /**
+   * Durable storage in memory: the persisted hard state and log of one node. The log starts after
+   * {@link #start} (index 0 until compacted): {@code entries.get(k)} is index {@code start + k +
+   * 1}.
+   */
   static final class MemoryStorage implements ReadyProcessor.LogStorage, LogReader {
     HardState hardState = HardState.getDefaultInstance();
     final List<Entry> entries = new ArrayList<>();
+    SnapshotMeta start = SnapshotMeta.getDefaultInstance();
 
     /** What the driver did, in order ("persist ..." / "send ..."), to check the Ready contract. */
     final List<String> events;
@@ -82,7 +88,10 @@ final class TestNetwork {
       if (!newEntries.isEmpty()) {
         long first = newEntries.get(0).getIndex();
         assertThat(first).as("persisted entries leave no gap").isLessThanOrEqualTo(size() + 1);
-        entries.subList((int) (first - 1), entries.size()).clear();
+        assertThat(first)
+            .as("persisted entries follow the snapshot")
+            .isGreaterThan(start.getIndex());
+        entries.subList((int) (first - start.getIndex() - 1), entries.size()).clear();
         entries.addAll(newEntries);
       }
       events.add(
@@ -96,16 +105,48 @@ final class TestNetwork {
               + sync);
     }
 
+    /** The last persisted index. */
     long size() {
-      return entries.size();
+      return start.getIndex() + entries.size();
     }
+
+    /** The persisted term at {@code index}, or -1 if not held. */
+    long termAt(long index) {
+      if (index == start.getIndex()) {
+        return start.getTerm();
+      }
+      if (index < start.getIndex() || index > size()) {
+        return -1;
+      }
+      return entries.get((int) (index - start.getIndex() - 1)).getTerm();
+    }
+
+    @Override
+    public void compact(SnapshotMeta to) {
+      assertThat(to.getIndex())
+          .as("compaction moves forward")
+          .isGreaterThanOrEqualTo(start.getIndex());
+      if (termAt(to.getIndex()) == to.getTerm()) {
+        entries.subList(0, (int) (to.getIndex() - start.getIndex())).clear(); // Figure 13, rule 6
+      } else {
+        entries.clear(); // rule 7
+      }
+      start = to;
+      compactions++;
+      events.add("compact to " + to.getIndex());
+    }
+
+    /** How often the log was compacted. */
+    int compactions;
 
     @Override
     public List<Entry> read(long from, long to) {
       assertThat(to).as("reads only persisted entries").isLessThanOrEqualTo(size());
+      assertThat(from).as("reads no compacted entry").isGreaterThan(start.getIndex());
       reads++;
       readRanges.add(new long[] {from, to});
-      return List.copyOf(entries.subList((int) (from - 1), (int) to));
+      return List.copyOf(
+          entries.subList((int) (from - start.getIndex() - 1), (int) (to - start.getIndex())));
     }
 
     /** How often the core read released entries back. */
@@ -116,10 +157,14 @@ final class TestNetwork {
 
     /** What a restart loads: like the server, only the tail after {@code applied - MEMORY_TAIL}. */
     PersistentState persistentState(long applied) {
-      int onDisk = (int) Math.max(0, applied - MEMORY_TAIL);
-      long offsetTerm = onDisk == 0 ? 0 : entries.get(onDisk - 1).getTerm();
+      long onDisk = Math.max(start.getIndex(), applied - MEMORY_TAIL);
       return new PersistentState(
-          hardState, entries.subList(onDisk, entries.size()), applied, onDisk, offsetTerm);
+          hardState,
+          entries.subList((int) (onDisk - start.getIndex()), entries.size()),
+          applied,
+          onDisk,
+          termAt(onDisk),
+          start);
     }
   }
 
@@ -131,9 +176,18 @@ final class TestNetwork {
     final List<String> events = new ArrayList<>();
     Raft raft;
     ReadyProcessor processor;
-    final List<Entry> applied = new ArrayList<>();
+
+    /** The state machine: every entry applied, from index 1 (a snapshot brings the prefix). */
+    List<Entry> applied = new ArrayList<>();
+
     final List<ReadState> readStates = new ArrayList<>();
     final List<SoftState> softStates = new ArrayList<>();
+
+    /** The snapshot a delivered install_snapshot message brought, until the core takes it. */
+    List<Entry> stagedSnapshot;
+
+    /** Snapshots installed, in order. */
+    final List<SnapshotMeta> installed = new ArrayList<>();
 
     Node(int id, RaftConfig config) {
       this.id = id;
@@ -151,6 +205,14 @@ final class TestNetwork {
               messages -> {
                 for (RaftMessage m : messages) {
                   events.add("send " + m.getBodyCase() + " to " + m.getTo());
+                  if (m.hasInstallSnapshot()) {
+                    // The driver captures the state machine as it sends: it must be exactly the
+                    // state the message describes.
+                    assertThat((long) applied.size())
+                        .as("the state machine is at the snapshot's index when it is sent")
+                        .isEqualTo(m.getInstallSnapshot().getMeta().getIndex());
+                    snapshotData.put(m, List.copyOf(applied));
+                  }
                   inFlight.add(m);
                   sent.add(m);
                 }
@@ -159,8 +221,21 @@ final class TestNetwork {
                 if (soft != null) {
                   softStates.add(soft);
                 }
+                if (!committed.isEmpty()) {
+                  assertThat(committed.get(0).getIndex())
+                      .as("entries are applied in order")
+                      .isEqualTo(applied.size() + 1);
+                }
                 applied.addAll(committed);
                 readStates.addAll(reads);
+              },
+              meta -> {
+                events.add("install snapshot " + meta.getIndex());
+                assertThat(stagedSnapshot).as("a snapshot was staged").isNotNull();
+                assertThat((long) stagedSnapshot.size()).isEqualTo(meta.getIndex());
+                applied = new ArrayList<>(stagedSnapshot);
+                stagedSnapshot = null;
+                installed.add(meta);
               });
     }
   }
@@ -178,6 +253,9 @@ final class TestNetwork {
 
   /** Every message ever delivered, in delivery order. */
   final List<RaftMessage> delivered = new ArrayList<>();
+
+  /** The state machine each install_snapshot message carries beside it (what the driver sends). */
+  private final Map<RaftMessage, List<Entry>> snapshotData = new java.util.IdentityHashMap<>();
 
   private final TreeSet<Integer> isolated = new TreeSet<>();
   private Predicate<RaftMessage> dropIf = m -> false;
@@ -213,6 +291,7 @@ final class TestNetwork {
   private void add(int id, RaftConfig config, PersistentState state) {
     Node node = new Node(id, config);
     node.storage.hardState = state.hardState();
+    node.storage.start = state.snapshot();
     node.storage.entries.addAll(state.entries());
     node.start(state);
     nodes.put(id, node);
@@ -272,9 +351,35 @@ final class TestNetwork {
     dropIf = m -> false;
   }
 
+  /**
+   * Hands {@code m} to its receiver. A snapshot's data is staged first (the receiver's next Ready
+   * installs it if its core accepted it), and the sender hears that the transfer succeeded, as the
+   * server's snapshot stream reports it.
+   */
   void deliver(RaftMessage m) {
     delivered.add(m);
-    nodes.get(m.getTo()).raft.step(m);
+    Node to = nodes.get(m.getTo());
+    if (m.hasInstallSnapshot()) {
+      to.stagedSnapshot = snapshotData.remove(m);
+    }
+    to.raft.step(m);
+    if (m.hasInstallSnapshot()) {
+      nodes.get(m.getFrom()).raft.reportSnapshot(m.getTo(), true);
+    }
+  }
+
+  /** Delivers an install_snapshot message made by a test, with the state machine it carries. */
+  void deliverSnapshot(RaftMessage m, List<Entry> data) {
+    snapshotData.put(m, List.copyOf(data));
+    deliver(m);
+  }
+
+  /** A message is lost; a snapshot's sender hears that its transfer failed. */
+  void lose(RaftMessage m) {
+    if (m.hasInstallSnapshot()) {
+      snapshotData.remove(m);
+      nodes.get(m.getFrom()).raft.reportSnapshot(m.getTo(), false);
+    }
   }
 
   /**
@@ -292,6 +397,8 @@ final class TestNetwork {
       if (!dropped(m)) {
         deliver(m);
         count++;
+      } else {
+        lose(m);
       }
     }
     flush();
@@ -357,6 +464,17 @@ final class TestNetwork {
     n.applied.subList((int) Math.min(appliedIndex, n.applied.size()), n.applied.size()).clear();
     n.readStates.clear();
     n.start(n.storage.persistentState(appliedIndex));
+  }
+
+  /**
+   * §7: node {@code id}'s state machine holds everything up to {@code index}; its core and storage
+   * drop the log up to there (what the node runtime's compaction policy does).
+   */
+  SnapshotMeta compact(int id, long index) {
+    Node n = nodes.get(id);
+    SnapshotMeta meta = n.raft.compact(index);
+    n.storage.compact(meta);
+    return meta;
   }
 
   /** The leader, if exactly one node in the highest term believes it leads. */

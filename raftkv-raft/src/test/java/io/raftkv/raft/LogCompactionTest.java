@@ -1,0 +1,185 @@
+package io.raftkv.raft;
+
+import static io.raftkv.raft.TestNetwork.data;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Log compaction (§7): a node whose state machine holds a durable snapshot drops the log up to it,
+ * keeps working from the rest, and restarts from snapshot plus suffix; a leader whose follower
+ * needs compacted entries sends a snapshot instead, and nothing but heartbeats until it arrives.
+ */
+class LogCompactionTest {
+
+  /** A 3-node cluster led by 1 that committed and applied {@code n} commands beyond its no-op. */
+  private static TestNetwork clusterWith(int n) {
+    TestNetwork net = TestNetwork.create(3, 7);
+    net.elect(1);
+    for (int i = 0; i < n; i++) {
+      net.raft(1).propose(data("v" + i));
+      net.deliverAll();
+    }
+    return net;
+  }
+
+  @Test
+  void aCompactedLogStartsAfterTheSnapshotAndKeepsItsLastTerm() {
+    TestNetwork net = clusterWith(10); // indexes 1..11, term 1
+    SnapshotMeta meta = net.compact(1, 8);
+
+    assertThat(meta.getIndex()).isEqualTo(8);
+    assertThat(meta.getTerm()).isEqualTo(1);
+    assertThat(meta.getConfState().getVotersList()).containsExactly(1, 2, 3);
+    RaftStatus st = net.raft(1).status();
+    assertThat(st.snapshotIndex()).isEqualTo(8);
+    assertThat(st.snapshotTerm()).isEqualTo(1);
+    assertThat(st.lastIndex()).isEqualTo(11);
+    assertThat(net.node(1).storage.entries)
+        .extracting(Entry::getIndex)
+        .containsExactly(9L, 10L, 11L);
+
+    // The cluster goes on: a new command commits and applies everywhere.
+    net.raft(1).propose(data("after"));
+    net.deliverAll();
+    assertThat(net.node(3).applied).hasSize(12);
+    assertThat(net.node(1).applied.get(11).getData()).isEqualTo(data("after"));
+  }
+
+  /** §7: "each server takes snapshots independently, covering just the committed entries". */
+  @Test
+  void theCoreNeverCompactsWhatIsNotApplied() {
+    TestNetwork net = clusterWith(3); // applied 4
+    net.isolate(2, 3);
+    net.raft(1).propose(data("uncommitted"));
+    net.deliverAll(); // index 5: durable on the leader, not committed, not applied
+
+    assertThatThrownBy(() -> net.raft(1).compact(5))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("only applied and durable entries");
+    assertThat(net.raft(1).status().snapshotIndex()).isZero();
+  }
+
+  @Test
+  void compactingToAnOlderIndexChangesNothing() {
+    TestNetwork net = clusterWith(6);
+    net.compact(1, 6);
+    SnapshotMeta again = net.raft(1).compact(3);
+    assertThat(again.getIndex()).isEqualTo(6);
+    assertThat(net.raft(1).status().snapshotIndex()).isEqualTo(6);
+  }
+
+  @Test
+  void aFollowerBehindTheCompactionPointGetsASnapshot() {
+    TestNetwork net = clusterWith(2);
+    net.isolate(3);
+    for (int i = 0; i < 8; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 9); // node 3 has 3 entries; the leader's log now starts at 10
+    net.heal();
+    net.tickAll(2);
+
+    List<RaftMessage> snapshots =
+        net.delivered.stream().filter(RaftMessage::hasInstallSnapshot).toList();
+    assertThat(snapshots).hasSize(1);
+    SnapshotMeta sent = snapshots.get(0).getInstallSnapshot().getMeta();
+    assertThat(sent.getIndex()).as("the leader's applied state").isEqualTo(11);
+    assertThat(net.node(3).installed).containsExactly(sent);
+    // Node 3 now holds the leader's state and log, and replicates normally afterwards.
+    assertThat(net.node(3).applied).isEqualTo(net.node(1).applied);
+    assertThat(net.raft(3).status().snapshotIndex()).isEqualTo(11);
+    net.raft(1).propose(data("next"));
+    net.deliverAll();
+    assertThat(net.node(3).applied).isEqualTo(net.node(1).applied).hasSize(12);
+    assertThat(net.raft(1).status().peers().get(3).replicating()).isTrue();
+  }
+
+  /** §7: the leader sends a snapshot to a follower "that is too far behind", and only that. */
+  @Test
+  void whileASnapshotIsInFlightTheFollowerGetsOnlyHeartbeats() {
+    TestNetwork net = clusterWith(2);
+    net.isolate(3);
+    for (int i = 0; i < 5; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 8);
+    net.heal();
+    net.raft(1).tick(); // heartbeat: node 3 rejects, and is sent a snapshot
+    net.deliverWave(); // the heartbeat
+    net.deliverWave(); // the rejection
+    List<RaftMessage> snapshot = net.take(m -> m.hasInstallSnapshot());
+    assertThat(snapshot).hasSize(1);
+    assertThat(net.raft(1).status().peers().get(3).pendingSnapshot()).isEqualTo(8);
+
+    net.raft(1).propose(data("more"));
+    net.raft(1).tick();
+    List<RaftMessage> toThree = net.take(TestNetwork.to(3));
+    assertThat(toThree).isNotEmpty();
+    assertThat(toThree)
+        .allSatisfy(
+            m -> {
+              assertThat(m.hasAppendRequest()).isTrue();
+              assertThat(m.getAppendRequest().getEntriesCount()).isZero();
+              // Its previous entry is the snapshot's: the term of anything older is gone.
+              assertThat(m.getAppendRequest().getPrevLogIndex()).isEqualTo(8);
+            });
+  }
+
+  /**
+   * A failed transfer (the driver reports it) sends the follower back to probing at the next
+   * heartbeat: one snapshot per heartbeat interval at most, never a hot loop.
+   */
+  @Test
+  void aFailedTransferIsRetriedAtTheNextHeartbeatNotInAHotLoop() {
+    TestNetwork net = clusterWith(2);
+    net.isolate(3);
+    for (int i = 0; i < 5; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 8);
+    net.heal();
+    net.dropIf(RaftMessage::hasInstallSnapshot); // every transfer fails
+    for (int tick = 0; tick < 5; tick++) {
+      net.raft(1).tick();
+      net.deliverAll();
+    }
+    long sent = net.sent.stream().filter(RaftMessage::hasInstallSnapshot).count();
+    assertThat(sent).isBetween(2L, 5L);
+    assertThat(net.node(3).installed).isEmpty();
+
+    net.heal();
+    net.tickAll(2);
+    assertThat(net.node(3).installed).hasSize(1);
+    assertThat(net.node(3).applied).isEqualTo(net.node(1).applied);
+  }
+
+  /** A restart loads the snapshot's index and term and the log after it (§7). */
+  @Test
+  void aRestartLoadsTheSnapshotAndTheLogSuffix() {
+    TestNetwork net = clusterWith(10);
+    net.compact(1, 7);
+    net.restart(1, 11);
+
+    RaftStatus st = net.raft(1).status();
+    assertThat(st.snapshotIndex()).isEqualTo(7);
+    assertThat(st.snapshotTerm()).isEqualTo(1);
+    assertThat(st.lastIndex()).isEqualTo(11);
+    assertThat(st.commitIndex()).isEqualTo(11);
+    // It can lead again and serve followers from the suffix.
+    net.tickAll(30);
+    net.raft(net.leader()).propose(data("after restart"));
+    net.deliverAll();
+    for (int id : net.ids()) {
+      assertThat(net.node(id).applied).hasSize(13);
+    }
+  }
+}
