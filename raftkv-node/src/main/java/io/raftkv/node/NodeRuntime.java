@@ -3,6 +3,7 @@ package io.raftkv.node;
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftStatus;
@@ -41,7 +42,10 @@ import java.util.function.Consumer;
  */
 public final class NodeRuntime<R> {
 
-  /** Applies committed entries; called from {@link #flush()} only. */
+  /**
+   * Applies committed entries, and takes and installs snapshots (§7); called on the node's thread
+   * only. The snapshot methods are needed only with {@link #enableSnapshots}.
+   */
   public interface StateMachine<R> {
     /**
      * Applies {@code entries} (consecutive, starting right after the last applied one) in order.
@@ -49,6 +53,42 @@ public final class NodeRuntime<R> {
      * @return exactly one result per entry, in the same order
      */
     List<R> apply(List<Entry> entries);
+
+    /**
+     * A point-in-time image of the state as of the last applied entry, which {@code meta}
+     * describes, for a follower behind the compacted log. Must be cheap here (the server's holds a
+     * RocksDB snapshot; the bytes are read by the transport's threads): the node's loop waits.
+     */
+    default SnapshotImage openSnapshot(SnapshotMeta meta) {
+      throw new UnsupportedOperationException("this state machine takes no snapshots");
+    }
+
+    /**
+     * Replaces the whole state with {@code image}, received from the leader and staged, durably:
+     * after a crash the state is the old one or the new one, never a mix. The image's entries count
+     * as applied afterwards.
+     */
+    default void installSnapshot(SnapshotImage image) {
+      throw new UnsupportedOperationException("this state machine takes no snapshots");
+    }
+
+    /**
+     * Makes the state as of the last applied entry, which {@code meta} describes, durable: the log
+     * up to it may be dropped once this returns.
+     */
+    default void saveSnapshot(SnapshotMeta meta) {
+      throw new UnsupportedOperationException("this state machine takes no snapshots");
+    }
+  }
+
+  /**
+   * Moves a snapshot to a follower beside its install_snapshot message (in the server a stream of
+   * checksummed chunks). Must not block the node's loop, and must end every transfer it accepts
+   * with {@link NodeRuntime#snapshotSent} on the node's thread, or the follower waits for ever; it
+   * closes the image when done with it.
+   */
+  public interface SnapshotSender {
+    void send(RaftMessage message, SnapshotImage image);
   }
 
   /** Told what the node does, for logs, traces and checkers; every method defaults to nothing. */
@@ -66,6 +106,12 @@ public final class NodeRuntime<R> {
 
     /** A read became safe to serve once {@code read.index()} is applied (§8). */
     default void readReady(ReadState read) {}
+
+    /** A snapshot from the leader replaced the state machine (§7). */
+    default void snapshotInstalled(SnapshotMeta meta) {}
+
+    /** The state machine saved a snapshot and the log was compacted to {@code logStart} (§7). */
+    default void compacted(SnapshotMeta snapshot, SnapshotMeta logStart) {}
   }
 
   /**
@@ -111,6 +157,7 @@ public final class NodeRuntime<R> {
 
   private final Raft raft;
   private final ReadyProcessor processor;
+  private final ReadyProcessor.LogStorage storage;
   private final StateMachine<R> stateMachine;
   private final Timing timing;
   private final Listener listener;
@@ -120,6 +167,13 @@ public final class NodeRuntime<R> {
   private SoftState softState;
   private long applied;
   private long nextReadContext = 1;
+
+  // Snapshots (§7): how they travel, when to take them, the last one taken, the one staged.
+  private SnapshotSender snapshotSender;
+  private Compaction compaction = Compaction.OFF;
+  private SnapshotMeta lastSnapshot = SnapshotMeta.getDefaultInstance();
+  private long lastSnapshotNanos;
+  private SnapshotImage staged;
 
   // Start-up policy (see holdElections and campaignUntilLeaderKnown).
   private boolean holdingElections;
@@ -163,10 +217,27 @@ public final class NodeRuntime<R> {
     this.stateMachine = stateMachine;
     this.timing = timing;
     this.listener = listener;
-    this.processor = new ReadyProcessor(storage, sender, this::onReady);
+    this.storage = storage;
+    this.processor =
+        new ReadyProcessor(
+            storage, messages -> send(sender, messages), this::onReady, this::installStaged);
     this.now = nowNanos;
     this.nextTick = firstTickNanos;
     this.softState = new SoftState(raft.role(), raft.leaderId());
+  }
+
+  /**
+   * Turns on snapshots (§7): followers behind the compacted log get one through {@code sender}, and
+   * the state machine saves one and the log is compacted as {@code compaction} says.
+   *
+   * @param restoredSnapshot the snapshot the state machine was restored from (its index and term,
+   *     or the default instance), the point from which the compaction policy counts
+   */
+  public void enableSnapshots(
+      SnapshotSender sender, Compaction compaction, SnapshotMeta restoredSnapshot) {
+    this.snapshotSender = sender;
+    this.compaction = compaction;
+    this.lastSnapshot = restoredSnapshot;
   }
 
   // ---------------------------------------------------------------- time
@@ -219,7 +290,46 @@ public final class NodeRuntime<R> {
 
   /** A message from a peer. */
   public void receive(RaftMessage message) {
+    if (message.hasInstallSnapshot()) {
+      throw new IllegalArgumentException("a snapshot comes with its image: use receiveSnapshot");
+    }
     raft.step(message);
+  }
+
+  /**
+   * An install_snapshot message from the leader, with the image its bytes were staged into. The
+   * core decides (Figure 13): a snapshot newer than this node's commit index is installed into the
+   * state machine at once (before this call returns), anything else is ignored and its image
+   * closed.
+   */
+  public void receiveSnapshot(RaftMessage message, SnapshotImage image) {
+    if (!message.getInstallSnapshot().getMeta().equals(image.meta())) {
+      image.close();
+      throw new IllegalArgumentException(
+          "the staged snapshot is not the one the message describes: "
+              + image.meta()
+              + " vs "
+              + message.getInstallSnapshot().getMeta());
+    }
+    staged = image;
+    try {
+      raft.step(message);
+      // Now, while this image is the one staged: the Ready installs it if the core took it.
+      processor.drain(raft);
+    } finally {
+      if (staged != null) {
+        staged.close();
+        staged = null;
+      }
+    }
+  }
+
+  /**
+   * How a snapshot transfer to {@code to} ended (the {@link SnapshotSender}'s report): the leader
+   * probes the follower again at its next heartbeat.
+   */
+  public void snapshotSent(int to, boolean delivered) {
+    raft.reportSnapshot(to, delivered);
   }
 
   /** Campaign at once. */
@@ -316,6 +426,7 @@ public final class NodeRuntime<R> {
       nextTick += owed * timing.tickNanos();
     }
     processor.drain(raft);
+    maybeCompact();
     if (!leaderWaiters.isEmpty() && raft.leaderId() != RaftConfig.NONE) {
       SoftState s = softState();
       List<Pending<SoftState>> waiting = new ArrayList<>(leaderWaiters);
@@ -341,6 +452,81 @@ public final class NodeRuntime<R> {
         raft.campaign();
       }
     }
+  }
+
+  /**
+   * The compaction policy (§7): every {@code snapshotEntries} applied entries, the state machine
+   * saves a snapshot and the log goes up to {@code catchupEntries} before it (never past what is
+   * durable: a leader may apply entries a majority holds before its own write finished).
+   */
+  private void maybeCompact() {
+    if (!compaction.enabled() || applied - lastSnapshot.getIndex() < compaction.snapshotEntries()) {
+      return;
+    }
+    SnapshotMeta snapshot = raft.snapshotMeta(applied);
+    stateMachine.saveSnapshot(snapshot);
+    lastSnapshot = snapshot;
+    lastSnapshotNanos = now;
+    RaftStatus st = raft.status();
+    long to = Math.min(applied - compaction.catchupEntries(), st.stableIndex());
+    SnapshotMeta start;
+    if (to > st.snapshotIndex()) {
+      start = raft.compact(to);
+      storage.compact(start);
+    } else {
+      start = raft.snapshotMeta(st.snapshotIndex());
+    }
+    listener.compacted(snapshot, start);
+  }
+
+  /** Hands the core's messages out: a snapshot travels with an image of the state machine. */
+  private void send(ReadyProcessor.MessageSender sender, List<RaftMessage> messages) {
+    List<RaftMessage> plain = messages;
+    for (RaftMessage m : messages) {
+      if (m.hasInstallSnapshot()) {
+        plain = new ArrayList<>(messages.size());
+        for (RaftMessage x : messages) {
+          if (x.hasInstallSnapshot()) {
+            sendSnapshot(x);
+          } else {
+            plain.add(x);
+          }
+        }
+        break;
+      }
+    }
+    if (!plain.isEmpty()) {
+      sender.send(plain);
+    }
+  }
+
+  private void sendSnapshot(RaftMessage m) {
+    SnapshotMeta meta = m.getInstallSnapshot().getMeta();
+    if (snapshotSender == null || meta.getIndex() != applied) {
+      // Without snapshots (or a state machine not at the point the core described, which the
+      // Ready order rules out) there is nothing to send: the follower is probed again later.
+      raft.reportSnapshot(m.getTo(), false);
+      return;
+    }
+    snapshotSender.send(m, stateMachine.openSnapshot(meta));
+  }
+
+  /** The Ready asks to install the snapshot the core accepted: the one staged for it. */
+  private void installStaged(SnapshotMeta meta) {
+    if (staged == null || !staged.meta().equals(meta)) {
+      throw new IllegalStateException("no staged snapshot for " + meta);
+    }
+    SnapshotImage image = staged;
+    staged = null;
+    try {
+      stateMachine.installSnapshot(image);
+    } finally {
+      image.close();
+    }
+    applied = meta.getIndex();
+    lastSnapshot = meta;
+    lastSnapshotNanos = now;
+    listener.snapshotInstalled(meta);
   }
 
   private void expireRequests() {
@@ -451,6 +637,16 @@ public final class NodeRuntime<R> {
   /** The state machine's last applied index. */
   public long appliedIndex() {
     return applied;
+  }
+
+  /** The last snapshot saved or installed (the default instance if none). */
+  public SnapshotMeta lastSnapshot() {
+    return lastSnapshot;
+  }
+
+  /** When {@link #lastSnapshot()} was taken or installed, on the driver's clock (0 if never). */
+  public long lastSnapshotNanos() {
+    return lastSnapshotNanos;
   }
 
   public Timing timing() {

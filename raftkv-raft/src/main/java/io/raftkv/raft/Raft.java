@@ -332,8 +332,21 @@ public final class Raft {
     return true;
   }
 
-  /** The metadata of a snapshot up to {@code index}: its term and this node's configuration. */
-  SnapshotMeta snapshotMeta(long index) {
+  /**
+   * The metadata of a snapshot up to {@code index}: its term and this node's configuration.
+   *
+   * @param index between the log's start ({@link RaftStatus#snapshotIndex()}) and its end
+   */
+  public SnapshotMeta snapshotMeta(long index) {
+    if (index < log.snapshotIndex() || index > log.lastIndex()) {
+      throw new IllegalArgumentException(
+          "no term for index "
+              + index
+              + ": the log holds "
+              + log.snapshotIndex()
+              + ".."
+              + log.lastIndex());
+    }
     return SnapshotMeta.newBuilder()
         .setIndex(index)
         .setTerm(log.term(index))

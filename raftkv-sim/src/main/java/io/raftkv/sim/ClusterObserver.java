@@ -30,12 +30,20 @@ public interface ClusterObserver {
   /** The state machine of the current instance of {@code node} applied {@code entry}. */
   default void entryApplied(long time, int node, Entry entry) {}
 
+  /**
+   * Node {@code node}'s state machine was loaded from a snapshot up to {@code snapshotIndex} (§7):
+   * one installed from its leader, or its own at a restart (right after {@link #restarted}). Its
+   * log is now {@code log}, from index 1: the snapshot's entries, then the suffix after them.
+   */
+  default void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {}
+
   /** Node {@code node} crashed: its instance is gone, unsynced writes are lost. */
   default void crashed(long time, int node) {}
 
   /**
-   * Node {@code node} restarted from its durable state: this log and hard state; its state machine
-   * starts empty and re-applies from index 1.
+   * Node {@code node} restarted from its durable state: this log (from index 1: a snapshot's
+   * entries, then the log after it) and hard state; its state machine starts from its snapshot (or
+   * empty) and re-applies the rest.
    */
   default void restarted(long time, int node, List<Entry> log, HardState hardState) {}
 

@@ -57,4 +57,20 @@ public final class LeaderAppendOnlyChecker extends SafetyChecker {
     leaderTerm[node] = -1;
     lastIndex[node] = log.size();
   }
+
+  /** Only a follower installs a snapshot: a leader that did would have rewritten its log. */
+  @Override
+  public void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {
+    if (leaderTerm[node] >= 0) {
+      violation(
+          time,
+          "leader "
+              + node
+              + " of term "
+              + leaderTerm[node]
+              + " installed a snapshot at "
+              + snapshotIndex);
+    }
+    lastIndex[node] = log.size();
+  }
 }

@@ -49,6 +49,11 @@ public final class LeaderCompletenessChecker extends SafetyChecker {
   }
 
   @Override
+  public void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {
+    logs[node].reset(log);
+  }
+
+  @Override
   public void commitChanged(long time, int node, long commitIndex) {
     LogHashes log = logs[node];
     if (commitIndex > log.lastIndex()) {

@@ -56,6 +56,11 @@ public final class LogMatchingChecker extends SafetyChecker {
     }
   }
 
+  @Override
+  public void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {
+    restarted(time, node, log, null);
+  }
+
   private void check(long time, int node, long index) {
     LogHashes log = logs[node];
     Key key = new Key(index, log.term(index));

@@ -1,6 +1,7 @@
 package io.raftkv.sim;
 
 import com.google.protobuf.ByteString;
+import io.raftkv.node.Compaction;
 import io.raftkv.raft.RaftConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,7 +77,24 @@ public final class RandomScenario {
             1 << 20,
             preVote,
             checkQuorum);
-    return new SimConfig(nodes, 10, template);
+    return new SimConfig(nodes, 10, template, randomCompaction(r));
+  }
+
+  /**
+   * Log compaction (§7) for a random scenario: off in a third of the seeds, else a snapshot every
+   * few entries with a short catch-up tail, so that followers that were down or cut off often need
+   * a snapshot, and transfers meet crashes, partitions and lost or duplicated messages.
+   */
+  public static Compaction randomCompaction(SplittableRandom r) {
+    if (r.nextInt(3) == 0) {
+      return Compaction.OFF;
+    }
+    return new Compaction(1 + r.nextInt(20), r.nextInt(3) == 0 ? 0 : r.nextInt(10));
+  }
+
+  /** "off", or "every N, keep M". */
+  public static String describe(Compaction c) {
+    return c.enabled() ? "every " + c.snapshotEntries() + ", keep " + c.catchupEntries() : "off";
   }
 
   /** Runs the whole scenario. */
@@ -101,7 +119,9 @@ public final class RandomScenario {
             + ", preVote "
             + t.preVote()
             + ", checkQuorum "
-            + t.checkQuorum());
+            + t.checkQuorum()
+            + ", compaction "
+            + describe(c.compaction()));
     long chaosMillis =
         random.nextInt(10) < 7 ? 3_000 + random.nextInt(12_000) : 15_000 + random.nextInt(45_000);
     List<Violation> all = new ArrayList<>();
@@ -122,7 +142,14 @@ public final class RandomScenario {
     }
     all.addAll(checkers.violations());
     all.addAll(liveness);
-    return new ScenarioResult(seed, c.nodes(), all, cluster.eventsProcessed(), cluster.now());
+    return new ScenarioResult(
+        seed,
+        c.nodes(),
+        all,
+        cluster.eventsProcessed(),
+        cluster.now(),
+        false,
+        cluster.snapshotsInstalled());
   }
 
   private void step() {

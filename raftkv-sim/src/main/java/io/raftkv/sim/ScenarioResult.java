@@ -10,6 +10,7 @@ import java.util.List;
  * @param events simulated events run (ticks and message deliveries)
  * @param simulatedMillis simulated time covered
  * @param kv whether it was a KV scenario (nodes with the KV service, clients, histories)
+ * @param snapshotsInstalled snapshots followers installed from their leader (§7)
  */
 public record ScenarioResult(
     long seed,
@@ -17,7 +18,8 @@ public record ScenarioResult(
     List<Violation> violations,
     long events,
     long simulatedMillis,
-    boolean kv) {
+    boolean kv,
+    long snapshotsInstalled) {
 
   public ScenarioResult {
     violations = List.copyOf(violations);
@@ -26,7 +28,7 @@ public record ScenarioResult(
   /** A core scenario's result. */
   public ScenarioResult(
       long seed, int nodes, List<Violation> violations, long events, long simulatedMillis) {
-    this(seed, nodes, violations, events, simulatedMillis, false);
+    this(seed, nodes, violations, events, simulatedMillis, false, 0);
   }
 
   /** The command that replays this scenario. */

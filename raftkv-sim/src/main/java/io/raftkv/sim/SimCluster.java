@@ -47,6 +47,34 @@ public final class SimCluster {
   private final Map<ReadKey, Long> readsRequested = new HashMap<>();
   private final SimNode.Host host = new Host();
   private long maxCommit;
+  private long snapshotsInstalled;
+  private java.util.function.UnaryOperator<SimSnapshot> snapshotTamper = s -> s;
+
+  /**
+   * Snapshot transfers under way (§7), by their install_snapshot message (identity: a duplicated
+   * message is the same transfer).
+   */
+  private final Map<RaftMessage, Transfer> transfers = new java.util.IdentityHashMap<>();
+
+  /** One snapshot on its way; the sender hears how it ended exactly once. */
+  private static final class Transfer {
+    final SimSnapshot snapshot;
+    final int senderGeneration;
+    boolean reported;
+
+    Transfer(SimSnapshot snapshot, int senderGeneration) {
+      this.snapshot = snapshot;
+      this.senderGeneration = senderGeneration;
+    }
+  }
+
+  /**
+   * How long a snapshot transfer may take before its sender gives up (the server's stream
+   * deadline), in longest election timeouts: past the delays of a healthy network, so that a lost
+   * or undeliverable snapshot is retried within the time the liveness checks allow; one held back
+   * by long reordering may fail and be sent again.
+   */
+  static final int SNAPSHOT_DEADLINE_ELECTIONS = 3;
 
   public SimCluster(SimConfig config, long seed) {
     this(config, seed, SimApp.ENTRIES);
@@ -64,7 +92,8 @@ public final class SimCluster {
     this.nodeRandoms = new SplittableRandom[config.nodes()];
     for (int i = 0; i < nodes.length; i++) {
       nodeRandoms[i] = master.split();
-      nodes[i] = new SimNode(i, config.raftConfig(i), config.tickMillis(), app, host);
+      nodes[i] =
+          new SimNode(i, config.raftConfig(i), config.tickMillis(), config.compaction(), app, host);
     }
     for (int i = 0; i < nodes.length; i++) {
       startNode(i);
@@ -83,6 +112,20 @@ public final class SimCluster {
 
   public SimConfig config() {
     return config;
+  }
+
+  /**
+   * For the checkers' own tests only (a check that cannot fail proves nothing): every snapshot sent
+   * is replaced by {@code tamper}'s version on the wire, as a broken transfer or snapshot writer
+   * would.
+   */
+  public void tamperWithSnapshotsForTesting(java.util.function.UnaryOperator<SimSnapshot> tamper) {
+    snapshotTamper = tamper;
+  }
+
+  /** How many snapshots followers installed from their leaders (§7). */
+  public long snapshotsInstalled() {
+    return snapshotsInstalled;
   }
 
   /** How many events (ticks, deliveries) have run. */
@@ -173,6 +216,11 @@ public final class SimCluster {
     HardState hs = disk.durableHardState();
     for (ClusterObserver o : observers) {
       o.restarted(now(), i, log, hs);
+    }
+    if (disk.snapshot() != null) {
+      for (ClusterObserver o : observers) {
+        o.snapshotLoaded(now(), i, disk.snapshot().meta().getIndex(), log);
+      }
     }
     long phase = 1 + phaseRandom.nextLong(config.tickMillis());
     node.start(nodeRandoms[i].split(), now(), now() + phase);
@@ -436,7 +484,30 @@ public final class SimCluster {
   }
 
   private boolean deliver(RaftMessage m) {
-    return turn(m.getTo(), rt -> rt.receive(m));
+    if (!m.hasInstallSnapshot()) {
+      return turn(m.getTo(), rt -> rt.receive(m));
+    }
+    Transfer t = transfers.get(m);
+    if (t == null) {
+      return false; // a duplicate arriving after its transfer ended: the stream is gone
+    }
+    boolean up = turn(m.getTo(), rt -> rt.receiveSnapshot(m, t.snapshot));
+    if (up) {
+      endTransfer(m, true);
+    }
+    return up;
+  }
+
+  /** Reports a transfer's end to its sender, once, if the same instance of it is still up. */
+  private void endTransfer(RaftMessage m, boolean delivered) {
+    Transfer t = transfers.get(m);
+    if (t == null || t.reported) {
+      return;
+    }
+    t.reported = true;
+    if (nodes[m.getFrom()].generation() == t.senderGeneration) {
+      turn(m.getFrom(), rt -> rt.snapshotSent(m.getTo(), delivered));
+    }
   }
 
   /** Carries the nodes' messages to the network and their state changes to the observers. */
@@ -444,6 +515,29 @@ public final class SimCluster {
     @Override
     public void send(RaftMessage message) {
       network.send(message);
+    }
+
+    @Override
+    public void sendSnapshot(RaftMessage message, SimSnapshot snapshot) {
+      transfers.put(
+          message,
+          new Transfer(snapshotTamper.apply(snapshot), nodes[message.getFrom()].generation()));
+      network.send(message);
+      // The sender's stream deadline: a transfer not delivered by then failed.
+      queue.at(
+          now() + SNAPSHOT_DEADLINE_ELECTIONS * config.maxElectionMillis(),
+          () -> {
+            endTransfer(message, false);
+            transfers.remove(message);
+          });
+    }
+
+    @Override
+    public void snapshotInstalled(int node, long snapshotIndex, List<Entry> log) {
+      snapshotsInstalled++;
+      for (ClusterObserver o : observers) {
+        o.snapshotLoaded(now(), node, snapshotIndex, log);
+      }
     }
 
     @Override

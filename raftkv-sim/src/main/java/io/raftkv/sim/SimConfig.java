@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.node.Compaction;
 import io.raftkv.raft.RaftConfig;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -12,8 +13,19 @@ import java.util.stream.IntStream;
  * @param nodes the cluster size (ids 0..nodes-1)
  * @param tickMillis simulated milliseconds between two ticks of one node
  * @param raftTemplate election and heartbeat timeouts (in ticks), PreVote, CheckQuorum, limits
+ * @param compaction when nodes snapshot and compact their logs (§7)
  */
-public record SimConfig(int nodes, long tickMillis, RaftConfig raftTemplate) {
+public record SimConfig(
+    int nodes, long tickMillis, RaftConfig raftTemplate, Compaction compaction) {
+
+  /** Without log compaction. */
+  public SimConfig(int nodes, long tickMillis, RaftConfig raftTemplate) {
+    this(nodes, tickMillis, raftTemplate, Compaction.OFF);
+  }
+
+  public SimConfig withCompaction(Compaction compaction) {
+    return new SimConfig(nodes, tickMillis, raftTemplate, compaction);
+  }
 
   public SimConfig {
     if (nodes < 1) {

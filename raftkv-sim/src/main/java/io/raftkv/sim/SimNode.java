@@ -1,9 +1,12 @@
 package io.raftkv.sim;
 
+import io.raftkv.node.Compaction;
 import io.raftkv.node.NodeRuntime;
+import io.raftkv.node.SnapshotImage;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
+import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
@@ -43,6 +46,15 @@ final class SimNode {
     void readRequested(int node, long context);
 
     void readStateEmitted(int node, ReadState read);
+
+    /** Sends a snapshot beside its install_snapshot message (§7). */
+    void sendSnapshot(RaftMessage message, SimSnapshot snapshot);
+
+    /**
+     * The node installed a snapshot: its log, as the checkers follow it, is now {@code log} (the
+     * snapshot's entries, then any suffix it kept).
+     */
+    void snapshotInstalled(int node, long snapshotIndex, List<Entry> log);
   }
 
   static final int MEMORY_TAIL = 8;
@@ -52,7 +64,11 @@ final class SimNode {
   private final Host host;
   private final SimApp app;
   private final NodeRuntime.Timing timing;
+  private final Compaction compaction;
   private final SimStorage storage = new SimStorage();
+
+  /** A snapshot installed whose log compaction has not been seen yet. */
+  private SimSnapshot installing;
 
   private NodeRuntime<?> runtime;
 
@@ -74,8 +90,10 @@ final class SimNode {
   private long lastTerm;
   private long lastCommit;
 
-  SimNode(int id, RaftConfig config, long tickMillis, SimApp app, Host host) {
+  SimNode(
+      int id, RaftConfig config, long tickMillis, Compaction compaction, SimApp app, Host host) {
     this.id = id;
+    this.compaction = compaction;
     this.config = config;
     this.host = host;
     this.app = app;
@@ -85,7 +103,18 @@ final class SimNode {
         new NodeRuntime.Timing(
             millisToNanos(tickMillis),
             millisToNanos(app.requestTimeoutMillis(config.electionTimeoutMaxTicks() * tickMillis)));
-    storage.setListener(this::onPersisted);
+    storage.setListener(
+        new SimStorage.Listener() {
+          @Override
+          public void persisted(HardState hardState, List<Entry> entries) {
+            onPersisted(hardState, entries);
+          }
+
+          @Override
+          public void compacted(SnapshotMeta start) {
+            onCompacted(start);
+          }
+        });
   }
 
   static long millisToNanos(long millis) {
@@ -134,33 +163,98 @@ final class SimNode {
   }
 
   /**
-   * Starts (or restarts) the node from its durable state; the state machine starts empty.
+   * Starts (or restarts) the node from its durable state; the state machine starts from its last
+   * snapshot (empty if none).
    *
    * @param firstTickMillis when its first tick is due (a random phase, so nodes do not tick in
    *     lockstep)
    */
   void start(RandomGenerator random, long nowMillis, long firstTickMillis) {
     PersistentState restored = storage.restore();
+    SimSnapshot snapshot = storage.snapshot();
     // A small memory tail, so every simulated run also releases applied entries and reads them
     // back for lagging followers, as the server does with a larger one.
     Raft raft = new Raft(config, random, restored, storage, MEMORY_TAIL);
-    applied = new ArrayList<>();
+    applied = snapshot == null ? new ArrayList<>() : new ArrayList<>(snapshot.entries());
     lastRole = raft.role();
     lastTerm = raft.term();
     lastCommit = restored.hardState().getCommit();
     runtime =
-        new NodeRuntime<>(
+        newRuntime(
             raft,
-            0,
-            storage,
-            messages -> messages.forEach(host::send),
-            app.newStateMachine(id),
-            timing,
-            new Listener(),
-            millisToNanos(nowMillis),
-            millisToNanos(firstTickMillis));
+            app.newStateMachine(id, snapshot == null ? null : snapshot.appImage()),
+            nowMillis,
+            firstTickMillis);
+    runtime.enableSnapshots(
+        (message, image) -> host.sendSnapshot(message, (SimSnapshot) image),
+        compaction,
+        snapshot == null ? SnapshotMeta.getDefaultInstance() : snapshot.meta());
     app.started(id, runtime);
     runtime.flush();
+  }
+
+  private <R> NodeRuntime<R> newRuntime(
+      Raft raft, NodeRuntime.StateMachine<R> machine, long nowMillis, long firstTickMillis) {
+    return new NodeRuntime<>(
+        raft,
+        applied.size(),
+        storage,
+        messages -> messages.forEach(host::send),
+        new SnapshottingMachine<>(machine),
+        timing,
+        new Listener(),
+        millisToNanos(nowMillis),
+        millisToNanos(firstTickMillis));
+  }
+
+  /**
+   * The application's state machine, with this node's snapshots (§7): an image is the application's
+   * copy of its state plus the entries applied so far (for the checkers).
+   */
+  private final class SnapshottingMachine<R> implements NodeRuntime.StateMachine<R> {
+    private final NodeRuntime.StateMachine<R> machine;
+
+    SnapshottingMachine(NodeRuntime.StateMachine<R> machine) {
+      this.machine = machine;
+    }
+
+    @Override
+    public List<R> apply(List<Entry> entries) {
+      return machine.apply(entries);
+    }
+
+    @Override
+    public SnapshotImage openSnapshot(SnapshotMeta meta) {
+      return new SimSnapshot(meta, applied.subList(0, (int) meta.getIndex()), app.capture(id));
+    }
+
+    @Override
+    public void saveSnapshot(SnapshotMeta meta) {
+      storage.saveSnapshot(
+          new SimSnapshot(meta, applied.subList(0, (int) meta.getIndex()), app.capture(id)));
+    }
+
+    @Override
+    public void installSnapshot(SnapshotImage image) {
+      SimSnapshot s = (SimSnapshot) image;
+      app.restore(id, s.appImage());
+      applied = new ArrayList<>(s.entries());
+      storage.saveSnapshot(s);
+      installing = s;
+    }
+  }
+
+  /** After an install, the storage compacts to the snapshot: the checkers see the new log. */
+  private void onCompacted(SnapshotMeta start) {
+    SimSnapshot s = installing;
+    if (s == null || !s.meta().equals(start)) {
+      return;
+    }
+    installing = null;
+    List<Entry> log = new ArrayList<>(s.entries());
+    log.addAll(storage.viewAfter(start.getIndex()));
+    observeRole();
+    host.snapshotInstalled(id, start.getIndex(), log);
   }
 
   /** Drops the instance; unsynced writes are lost, held inputs too. */

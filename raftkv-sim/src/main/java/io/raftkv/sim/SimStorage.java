@@ -2,6 +2,7 @@ package io.raftkv.sim;
 
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.raft.LogReader;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.ReadyProcessor;
@@ -9,9 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A node's simulated disk. Writes made with {@code sync} become durable at once, together with
- * every unsynced write before them; writes made without it sit in a volatile buffer that a crash
- * throws away, so the simulator catches a core that relies on data it never asked to be synced.
+ * A node's simulated disk: the hard state, the log (starting after the index it was compacted to,
+ * §7) and the state machine's last snapshot. Writes made with {@code sync} become durable at once,
+ * together with every unsynced write before them; writes made without it (log compactions included)
+ * sit in a volatile buffer that a crash throws away, so the simulator catches a core that relies on
+ * data it never asked to be synced. A snapshot is saved durably at once (as the server fsyncs and
+ * renames it).
  *
  * <p>Thread-safety: none; owned by the simulation thread.
  */
@@ -20,12 +24,75 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
   /** Told of every write, durable or not, as the node sees it. */
   interface Listener {
     void persisted(HardState hardState, List<Entry> entries);
+
+    /** The log was compacted to {@code start} (§7). */
+    default void compacted(SnapshotMeta start) {}
   }
 
-  private record Write(HardState hardState, List<Entry> entries) {}
+  /** One write: a hard state and entries, or a compaction to {@code start}. */
+  private record Write(HardState hardState, List<Entry> entries, SnapshotMeta start) {}
+
+  /** A log that may start after a compaction point: its entries follow {@code start}. */
+  private static final class LogImage {
+    SnapshotMeta start = SnapshotMeta.getDefaultInstance();
+    final ArrayList<Entry> entries = new ArrayList<>();
+
+    LogImage copy() {
+      LogImage c = new LogImage();
+      c.start = start;
+      c.entries.addAll(entries);
+      return c;
+    }
+
+    long last() {
+      return start.getIndex() + entries.size();
+    }
+
+    long termAt(long index) {
+      if (index == start.getIndex()) {
+        return start.getTerm();
+      }
+      if (index < start.getIndex() || index > last()) {
+        return -1;
+      }
+      return entries.get((int) (index - start.getIndex() - 1)).getTerm();
+    }
+
+    void apply(Write w) {
+      if (w.start() != null) {
+        compact(w.start());
+        return;
+      }
+      if (!w.entries().isEmpty()) {
+        long first = w.entries().get(0).getIndex();
+        entries.subList((int) (first - start.getIndex() - 1), entries.size()).clear();
+        entries.addAll(w.entries());
+      }
+    }
+
+    /** Figure 13: keep what follows a matching entry at the new start, else drop everything. */
+    void compact(SnapshotMeta to) {
+      if (to.getIndex() < start.getIndex()) {
+        return;
+      }
+      if (termAt(to.getIndex()) == to.getTerm()) {
+        entries.subList(0, (int) (to.getIndex() - start.getIndex())).clear();
+      } else {
+        entries.clear();
+      }
+      start = to;
+    }
+  }
 
   private HardState hardState = HardState.getDefaultInstance();
-  private final ArrayList<Entry> log = new ArrayList<>();
+
+  /** The durable log. */
+  private LogImage log = new LogImage();
+
+  /** The log as the node sees it: the durable one with the unsynced writes applied. */
+  private LogImage view = new LogImage();
+
+  private SimSnapshot snapshot;
   private final List<Write> unsynced = new ArrayList<>();
   private Listener listener = (hs, entries) -> {};
 
@@ -37,36 +104,63 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
   public void persist(HardState hs, List<Entry> entries, boolean sync) {
     if (!entries.isEmpty()) {
       long first = entries.get(0).getIndex();
-      long known = log.size();
-      for (Write w : unsynced) {
-        if (!w.entries().isEmpty()) {
-          known = w.entries().get(w.entries().size() - 1).getIndex();
-        }
-      }
-      if (first < 1 || first > known + 1) {
+      if (first <= view.start.getIndex() || first > view.last() + 1) {
         throw new IllegalStateException(
-            "entries from " + first + " would leave a gap after index " + known);
+            "entries from "
+                + first
+                + " do not attach to the log "
+                + (view.start.getIndex() + 1)
+                + ".."
+                + view.last());
       }
     }
-    unsynced.add(new Write(hs, List.copyOf(entries)));
+    write(new Write(hs, List.copyOf(entries), null));
     if (sync) {
-      for (Write w : unsynced) {
-        apply(w);
-      }
-      unsynced.clear();
+      sync();
     }
     listener.persisted(hs, entries);
   }
 
-  private void apply(Write w) {
-    if (w.hardState() != null) {
-      hardState = w.hardState();
+  /**
+   * Figure 13's rule for the log (see {@link ReadyProcessor.LogStorage#compact}); not durable until
+   * the next synced write.
+   */
+  @Override
+  public void compact(SnapshotMeta to) {
+    write(new Write(null, List.of(), to));
+    listener.compacted(to);
+  }
+
+  private void write(Write w) {
+    unsynced.add(w);
+    view.apply(w);
+  }
+
+  /** Saves the state machine's snapshot durably (the write and its rename are fsynced). */
+  void saveSnapshot(SimSnapshot s) {
+    sync(); // a real disk orders the snapshot after the writes before it
+    snapshot = s;
+  }
+
+  private void sync() {
+    for (Write w : unsynced) {
+      if (w.hardState() != null) {
+        hardState = w.hardState();
+      }
+      log.apply(w);
     }
-    if (!w.entries().isEmpty()) {
-      int first = (int) w.entries().get(0).getIndex();
-      log.subList(first - 1, log.size()).clear();
-      log.addAll(w.entries());
+    unsynced.clear();
+  }
+
+  /** The entries after {@code index} in the log as the node sees it. */
+  List<Entry> viewAfter(long index) {
+    List<Entry> out = new ArrayList<>();
+    for (Entry e : view.entries) {
+      if (e.getIndex() > index) {
+        out.add(e);
+      }
     }
+    return out;
   }
 
   /**
@@ -77,12 +171,36 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
   int crash() {
     int lost = unsynced.size();
     unsynced.clear();
+    view = log.copy();
     return lost;
   }
 
-  /** What a restarted node finds: the durable state, with a state machine to rebuild from 1. */
+  /**
+   * What a restarted node finds: the durable log and hard state, and the state machine's snapshot.
+   * A crash between installing a snapshot and compacting the log to it leaves a log that does not
+   * continue the snapshot: the log is reconciled with it by Figure 13's rule first, as the server
+   * does.
+   */
   PersistentState restore() {
-    return new PersistentState(hardState, log, 0);
+    long applied = 0;
+    if (snapshot != null) {
+      applied = snapshot.meta().getIndex();
+      if (log.termAt(applied) != snapshot.meta().getTerm()) {
+        log.compact(snapshot.meta());
+        view = log.copy();
+      }
+    }
+    HardState hs = hardState;
+    if (hs.getCommit() < applied) {
+      hs = hs.toBuilder().setCommit(applied).build();
+    }
+    return new PersistentState(
+        hs, log.entries, applied, log.start.getIndex(), log.start.getTerm(), log.start);
+  }
+
+  /** The state machine's durable snapshot, or null. */
+  SimSnapshot snapshot() {
+    return snapshot;
   }
 
   public HardState durableHardState() {
@@ -91,20 +209,48 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
 
   /**
    * Reads back entries the core released from memory. It only asks for durable ones (applied
-   * entries were synced before they could be counted), so they come from the durable log; asking
-   * for anything else is a core bug and fails the run.
+   * entries were synced before they could be counted), never compacted ones, so they come from the
+   * durable log; asking for anything else is a core bug and fails the run.
    */
   @Override
   public List<Entry> read(long from, long to) {
-    if (from < 1 || to > log.size() || from > to) {
+    long first = log.start.getIndex() + 1;
+    if (from < first || to > log.last() || from > to) {
       throw new IllegalStateException(
-          "read of entries " + from + ".." + to + " beyond the durable log of " + log.size());
+          "read of entries "
+              + from
+              + ".."
+              + to
+              + " outside the durable log "
+              + first
+              + ".."
+              + log.last());
     }
-    return List.copyOf(log.subList((int) from - 1, (int) to));
+    return List.copyOf(log.entries.subList((int) (from - first), (int) (to - first + 1)));
   }
 
-  /** The durable log (a copy). */
+  /**
+   * The durable log from index 1 as the checkers see it: the entries a snapshot holds the effect
+   * of, then the log after them.
+   */
   public List<Entry> durableLog() {
-    return List.copyOf(log);
+    List<Entry> whole = new ArrayList<>();
+    long covered = 0;
+    if (snapshot != null) {
+      // The snapshot reaches at least the log's start: compaction follows a saved snapshot.
+      whole.addAll(snapshot.entries());
+      covered = snapshot.meta().getIndex();
+    }
+    for (Entry e : log.entries) {
+      if (e.getIndex() > covered) {
+        whole.add(e);
+      }
+    }
+    return whole;
+  }
+
+  /** Where the durable log starts (what it was compacted to). */
+  public SnapshotMeta logStart() {
+    return log.start;
   }
 }

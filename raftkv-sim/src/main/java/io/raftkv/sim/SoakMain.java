@@ -84,8 +84,10 @@ public final class SoakMain implements Callable<Integer> {
     long violations = 0;
     long events = 0;
     long simulated = 0;
+    long snapshots = 0;
     for (ScenarioResult r : results) {
       events += r.events();
+      snapshots += r.snapshotsInstalled();
       simulated += r.simulatedMillis();
       for (Violation v : r.violations()) {
         violations++;
@@ -106,8 +108,8 @@ public final class SoakMain implements Callable<Integer> {
     }
     double wall = (System.nanoTime() - started) / 1e9;
     out.printf(
-        "%d simulated events, %.1f simulated seconds, wall time %.1f s%n",
-        events, simulated / 1000.0, wall);
+        "%d simulated events, %.1f simulated seconds, %d snapshots installed, wall time %.1f s%n",
+        events, simulated / 1000.0, snapshots, wall);
     out.println("simulated " + results.size() + " seeds: " + violations + " violations");
     return violations == 0 ? 0 : 1;
   }

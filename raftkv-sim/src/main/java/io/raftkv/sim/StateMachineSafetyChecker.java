@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * State Machine Safety (§5.4.3, Figure 3): if a server has applied a log entry at a given index, no
  * other server ever applies a different entry for that index. Also checks that each state machine
- * instance applies in order without gaps (a restarted instance starts again from index 1).
+ * instance applies in order without gaps (a restarted instance starts again from index 1, or after
+ * the snapshot it was loaded from, whose entries are checked as if applied then).
  */
 public final class StateMachineSafetyChecker extends SafetyChecker {
   /** appliedAt.get(i - 1) is the entry first applied at index i anywhere. */
@@ -54,5 +55,17 @@ public final class StateMachineSafetyChecker extends SafetyChecker {
   @Override
   public void restarted(long time, int node, List<Entry> log, HardState hardState) {
     nextIndex[node] = 1;
+  }
+
+  /**
+   * A state machine loaded from a snapshot holds the effect of its entries: each must be the one
+   * applied at its index everywhere (a wrong snapshot is caught like a wrong entry).
+   */
+  @Override
+  public void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {
+    nextIndex[node] = 1;
+    for (Entry e : log.subList(0, (int) snapshotIndex)) {
+      entryApplied(time, node, e);
+    }
   }
 }

@@ -66,6 +66,18 @@ public final class TraceRecorder implements ClusterObserver {
   }
 
   @Override
+  public void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {
+    sink.accept(
+        time
+            + " n"
+            + node
+            + " snapshot "
+            + snapshotIndex
+            + " loaded, log now ends at "
+            + log.size());
+  }
+
+  @Override
   public void crashed(long time, int node) {
     sink.accept(time + " n" + node + " CRASH");
   }

@@ -241,6 +241,16 @@ public final class KvStateMachine {
     sessionCount = sessions.size();
   }
 
+  /**
+   * The engine's contents were replaced underneath (a snapshot installed, §7): reads the applied
+   * state and the sessions again. Apply thread only.
+   *
+   * @throws CorruptStorageException the applied state or a session record is unreadable
+   */
+  public void reload() {
+    load();
+  }
+
   /** The settings this state machine runs with. */
   public Options options() {
     return options;

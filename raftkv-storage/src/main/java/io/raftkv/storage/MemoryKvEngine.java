@@ -10,8 +10,9 @@ import java.util.function.BiConsumer;
 /**
  * {@link KvEngine} in memory: two sorted maps (unsigned byte order, as RocksDB's default
  * comparator), nothing durable. For the deterministic simulator, where each node instance's state
- * machine starts empty and re-applies the log from index 1. Thread-safe: a batch is committed under
- * the engine's lock, so {@link #get} sees all of it or none.
+ * machine starts empty, or from a copy its last snapshot kept, and re-applies the log after it.
+ * Thread-safe: a batch is committed under the engine's lock, so {@link #get} sees all of it or
+ * none.
  */
 public final class MemoryKvEngine implements KvEngine {
   private final TreeMap<byte[], byte[]> data = new TreeMap<>(Arrays::compareUnsigned);
@@ -45,6 +46,34 @@ public final class MemoryKvEngine implements KvEngine {
         return;
       }
       visitor.accept(e.getKey().clone(), e.getValue().clone());
+    }
+  }
+
+  /** A copy of everything committed (a point-in-time image, for the simulator's snapshots). */
+  public synchronized MemoryKvEngine copy() {
+    MemoryKvEngine c = new MemoryKvEngine();
+    c.data.putAll(data);
+    c.meta.putAll(meta);
+    return c;
+  }
+
+  /** Replaces everything with {@code image}'s committed contents (a snapshot installed). */
+  public void replaceWith(MemoryKvEngine image) {
+    MemoryKvEngine c = image.copy();
+    synchronized (this) {
+      data.clear();
+      meta.clear();
+      data.putAll(c.data);
+      meta.putAll(c.meta);
+    }
+  }
+
+  /** Replaces the metadata records only with {@code image}'s (for the simulator's own tests). */
+  public void replaceMetaWith(MemoryKvEngine image) {
+    MemoryKvEngine c = image.copy();
+    synchronized (this) {
+      meta.clear();
+      meta.putAll(c.meta);
     }
   }
 

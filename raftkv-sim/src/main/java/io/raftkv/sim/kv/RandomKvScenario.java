@@ -118,7 +118,11 @@ public final class RandomKvScenario {
     int hint = r.nextInt(3) == 0 ? r.nextInt(nodes) : -1;
     long grace = r.nextInt(3) == 0 ? r.nextLong(electionMaxMs * 3) : 0;
     return new SimKvCluster.Settings(
-        new SimConfig(nodes, tick, template), clients, requestTimeout, hint, grace);
+        new SimConfig(nodes, tick, template, RandomScenario.randomCompaction(r)),
+        clients,
+        requestTimeout,
+        hint,
+        grace);
   }
 
   // ---------------------------------------------------------------- the workload
@@ -183,7 +187,8 @@ public final class RandomKvScenario {
             + s.leaderHint()
             + ", grace "
             + s.startupGraceMillis()
-            + " ms");
+            + " ms, compaction "
+            + RandomScenario.describe(s.config().compaction()));
     int clientCount = 2 + random.nextInt(7);
     for (int i = 0; i < clientCount; i++) {
       SimKvClient c = kv.makeClient();
@@ -208,7 +213,8 @@ public final class RandomKvScenario {
     }
     List<Violation> all = new ArrayList<>(kv.violations());
     all.addAll(found);
-    return new ScenarioResult(seed, n, all, cluster.eventsProcessed(), cluster.now(), true);
+    return new ScenarioResult(
+        seed, n, all, cluster.eventsProcessed(), cluster.now(), true, cluster.snapshotsInstalled());
   }
 
   private void step() {

@@ -19,6 +19,7 @@ import io.raftkv.sim.SafetyCheckers;
 import io.raftkv.sim.SimApp;
 import io.raftkv.sim.SimCluster;
 import io.raftkv.sim.SimConfig;
+import io.raftkv.sim.SimSnapshot;
 import io.raftkv.sim.Violation;
 import io.raftkv.storage.KvStateMachine;
 import io.raftkv.storage.MemoryKvEngine;
@@ -95,6 +96,10 @@ public final class SimKvCluster implements AutoCloseable {
   private final Settings settings;
   private final HistoryRecorder<KvInput, KvOutput> recorder;
   private final KvStateMachine[] machines;
+
+  /** Each node's engine under its state machine (snapshots copy and replace it). */
+  private final MemoryKvEngine[] engines;
+
   private final KvService[] services;
   private final SafetyCheckers safety;
   private final List<SimKvClient> clients = new ArrayList<>();
@@ -135,6 +140,7 @@ public final class SimKvCluster implements AutoCloseable {
     int n = settings.config().nodes();
     this.random = new SplittableRandom(seed ^ 0x3A3A3AL);
     this.machines = new KvStateMachine[n];
+    this.engines = new MemoryKvEngine[n];
     this.services = new KvService[n];
     this.cluster = new SimCluster(settings.config(), seed, new App());
     this.recorder = new HistoryRecorder<>(this::historyTime);
@@ -166,12 +172,27 @@ public final class SimKvCluster implements AutoCloseable {
   /** The server side of every node: the KV state machine and the service over the runtime. */
   private final class App implements SimApp {
     @Override
-    public NodeRuntime.StateMachine<?> newStateMachine(int node) {
-      KvStateMachine sm =
-          new KvStateMachine(new MemoryKvEngine(), KvStateMachine.Options.defaults());
+    public NodeRuntime.StateMachine<?> newStateMachine(int node, Object image) {
+      MemoryKvEngine engine =
+          image == null ? new MemoryKvEngine() : ((MemoryKvEngine) image).copy();
+      engines[node] = engine;
+      KvStateMachine sm = new KvStateMachine(engine, KvStateMachine.Options.defaults());
       machines[node] = sm;
       return (NodeRuntime.StateMachine<KvStateMachine.Applied>)
           entries -> sm.apply(entries).results();
+    }
+
+    /** The state machine's data and sessions, copied (a point-in-time image). */
+    @Override
+    public Object capture(int node) {
+      return engines[node].copy();
+    }
+
+    /** A snapshot installed: the same state machine (the service holds it) with the new data. */
+    @Override
+    public void restore(int node, Object image) {
+      engines[node].replaceWith((MemoryKvEngine) image);
+      machines[node].reload();
     }
 
     @Override
@@ -251,6 +272,20 @@ public final class SimKvCluster implements AutoCloseable {
             serve(service, request, reply);
           }
         };
+  }
+
+  /**
+   * For the harness's own tests only: every snapshot a leader sends loses its user keys (its
+   * applied index and sessions stay), as a snapshot writer that forgot a column family would.
+   */
+  public void breakSnapshotsForTesting() {
+    cluster.tamperWithSnapshotsForTesting(
+        s -> {
+          MemoryKvEngine empty = new MemoryKvEngine();
+          MemoryKvEngine full = (MemoryKvEngine) s.appImage();
+          empty.replaceMetaWith(full);
+          return new SimSnapshot(s.meta(), s.entries(), empty);
+        });
   }
 
   /**

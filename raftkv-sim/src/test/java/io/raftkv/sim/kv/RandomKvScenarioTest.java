@@ -61,6 +61,15 @@ class RandomKvScenarioTest {
     assertThat(found).extracting(Violation::property).contains("Exactly-once");
   }
 
+  /** Snapshots that lose the user's keys on the way: some seed finds the loss. */
+  @Test
+  void snapshotsThatLoseDataAreFound() {
+    List<Violation> found = brokenRuns(SimKvCluster::breakSnapshotsForTesting);
+    assertThat(found)
+        .extracting(Violation::property)
+        .containsAnyOf("Linearizability", "Convergence");
+  }
+
   private static List<Violation> brokenRuns(Consumer<SimKvCluster> breakIt) {
     List<Violation> found = new ArrayList<>();
     for (long seed = 1; seed <= 20 && found.isEmpty(); seed++) {
