@@ -325,6 +325,15 @@ public final class NodeRuntime<R> {
   }
 
   /**
+   * A point-in-time image of the state machine as of its last applied entry (for a backup: call it
+   * once a linearizable read completed, and the image holds every write committed before that read
+   * began). The caller closes it.
+   */
+  public SnapshotImage openSnapshot() {
+    return stateMachine.openSnapshot(raft.snapshotMeta(applied));
+  }
+
+  /**
    * How a snapshot transfer to {@code to} ended (the {@link SnapshotSender}'s report): the leader
    * probes the follower again at its next heartbeat.
    */

@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.raftkv.node.Compaction;
 import io.raftkv.node.KvService;
 import io.raftkv.node.NodeRuntime;
 import io.raftkv.proto.raft.Entry;
@@ -44,6 +45,9 @@ public final class KvServer implements AutoCloseable {
   private final Metrics metrics;
   private final Chaos chaos;
   private final RaftNode<KvStateMachine.Applied> node;
+  private final KvSnapshots snapshots;
+  private final SnapshotStreamer snapshotStreamer;
+  private final SnapshotReceiver snapshotReceiver;
   private final Server raftServer;
   private final Server kvsServer;
 
@@ -53,10 +57,14 @@ public final class KvServer implements AutoCloseable {
         RocksStore.open(config.dataDir(), new NodeIdentity(config.clusterId(), config.nodeId()));
     try {
       this.stateMachine = new KvStateMachine(store);
+      this.snapshots = new KvSnapshots(store, stateMachine, config.clusterId());
       RocksLogStorage logStorage = new RocksLogStorage(store);
       // Only the log's tail comes onto the heap; the rest is read back when a follower needs it.
+      // A log that does not continue the state machine (a snapshot installed, its log compaction
+      // lost in a crash) is reconciled with it first.
       PersistentState restored =
-          logStorage.load(stateMachine.appliedIndex(), config.logCacheEntries());
+          logStorage.load(
+              stateMachine.appliedIndex(), stateMachine.appliedTerm(), config.logCacheEntries());
       // The core's only randomness (election timeouts); seeded per process here, by the
       // simulator's master seed there.
       Raft raft =
@@ -78,7 +86,7 @@ public final class KvServer implements AutoCloseable {
               stateMachine.appliedIndex(),
               metrics.timed(logStorage),
               transport,
-              this::apply,
+              new StateMachine(),
               new NodeRuntime.Timing(
                   TimeUnit.MILLISECONDS.toNanos(config.tickMillis()),
                   TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis())),
@@ -100,13 +108,34 @@ public final class KvServer implements AutoCloseable {
               SYSTEM_CLOCK,
               metrics.kvProbe());
       this.node = new RaftNode<>(runtime, KvServer::halt);
+      this.snapshotStreamer =
+          new SnapshotStreamer(
+              transport::channel,
+              node,
+              config.snapshots().maxBytesPerSecond(),
+              config.snapshots().timeoutMillis());
+      this.snapshotReceiver =
+          new SnapshotReceiver(
+              config.nodeId(),
+              config.raftPeersById().keySet(),
+              config.dataDir().resolve("snapshots"),
+              snapshots,
+              node);
+      RocksStore.LastSnapshot last = snapshots.last();
+      runtime.enableSnapshots(
+          snapshotStreamer,
+          new Compaction(config.snapshots().entries(), config.snapshots().catchupEntries()),
+          last == null
+              ? io.raftkv.proto.raft.SnapshotMeta.getDefaultInstance()
+              : last.header().getMeta());
       this.raftServer =
           bind(
               "raft",
               config.raftAddress().host(),
               config.raftAddress().port(),
               new RaftTransportService(
-                  config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics));
+                  config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics),
+              snapshotReceiver);
       this.kvsServer =
           bind(
               "kvs",
@@ -169,6 +198,29 @@ public final class KvServer implements AutoCloseable {
     Runtime.getRuntime().halt(4);
   }
 
+  /** The KV state machine as the runtime sees it: applying entries, and its snapshots (§7). */
+  private final class StateMachine implements NodeRuntime.StateMachine<KvStateMachine.Applied> {
+    @Override
+    public List<KvStateMachine.Applied> apply(List<Entry> entries) {
+      return KvServer.this.apply(entries);
+    }
+
+    @Override
+    public io.raftkv.node.SnapshotImage openSnapshot(io.raftkv.proto.raft.SnapshotMeta meta) {
+      return snapshots.open(meta);
+    }
+
+    @Override
+    public void installSnapshot(io.raftkv.node.SnapshotImage image) {
+      snapshots.install(image);
+    }
+
+    @Override
+    public void saveSnapshot(io.raftkv.proto.raft.SnapshotMeta meta) {
+      snapshots.save(meta);
+    }
+  }
+
   /** Applies committed entries; one result per entry, in order. */
   private List<KvStateMachine.Applied> apply(List<Entry> entries) {
     long t0 = System.nanoTime();
@@ -214,6 +266,8 @@ public final class KvServer implements AutoCloseable {
     kvsServer.shutdown();
     raftServer.shutdown();
     node.close();
+    snapshotStreamer.close();
+    snapshotReceiver.close();
     transport.close();
     try {
       // Calls still queued for the stopped loop will never be answered: cancel them (the client

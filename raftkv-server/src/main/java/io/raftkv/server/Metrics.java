@@ -151,14 +151,22 @@ final class Metrics {
 
   /** Wraps the node's log storage: times synced writes (fsync) and counts entries. */
   ReadyProcessor.LogStorage timed(ReadyProcessor.LogStorage storage) {
-    return (HardState hardState, List<Entry> entries, boolean sync) -> {
-      long t0 = System.nanoTime();
-      storage.persist(hardState, entries, sync);
-      if (sync) {
-        record(Stage.FSYNC, System.nanoTime() - t0);
-        logSyncs.increment();
+    return new ReadyProcessor.LogStorage() {
+      @Override
+      public void persist(HardState hardState, List<Entry> entries, boolean sync) {
+        long t0 = System.nanoTime();
+        storage.persist(hardState, entries, sync);
+        if (sync) {
+          record(Stage.FSYNC, System.nanoTime() - t0);
+          logSyncs.increment();
+        }
+        entriesPersisted.add(entries.size());
       }
-      entriesPersisted.add(entries.size());
+
+      @Override
+      public void compact(io.raftkv.proto.raft.SnapshotMeta start) {
+        storage.compact(start);
+      }
     };
   }
 }

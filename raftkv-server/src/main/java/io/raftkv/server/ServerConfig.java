@@ -31,7 +31,31 @@ public record ServerConfig(
     int peerQueueMessages,
     int logCacheEntries,
     int maxKeyBytes,
-    int maxValueBytes) {
+    int maxValueBytes,
+    Snapshots snapshots) {
+
+  /**
+   * Log compaction and snapshot transfers (§7).
+   *
+   * @param entries applied entries between two snapshots (0: never compact)
+   * @param catchupEntries entries kept before a snapshot, for followers that lag a little
+   * @param maxBytesPerSecond each transfer's rate limit (0: none)
+   * @param timeoutMillis how long one transfer may take
+   */
+  public record Snapshots(
+      long entries, long catchupEntries, long maxBytesPerSecond, long timeoutMillis) {
+    public Snapshots {
+      if (entries < 0 || catchupEntries < 0 || maxBytesPerSecond < 0) {
+        throw new IllegalArgumentException(
+            "--snapshot-entries, --snapshot-catchup-entries and --snapshot-max-bytes-per-sec"
+                + " must not be negative");
+      }
+      if (timeoutMillis <= 0) {
+        throw new IllegalArgumentException(
+            "--snapshot-timeout-ms must be positive: " + timeoutMillis);
+      }
+    }
+  }
 
   public ServerConfig {
     raftPeers = List.copyOf(raftPeers);

@@ -144,6 +144,36 @@ public final class SvrMain implements Callable<Integer> {
   int logCacheEntries;
 
   @Option(
+      names = "--snapshot-entries",
+      defaultValue = "10000",
+      description =
+          "Snapshot the state machine and compact the log every this many applied entries; 0"
+              + " never (default: ${DEFAULT-VALUE}).")
+  long snapshotEntries;
+
+  @Option(
+      names = "--snapshot-catchup-entries",
+      defaultValue = "5000",
+      description =
+          "Log entries kept before each snapshot, so that a follower lagging by fewer catches up"
+              + " from the log instead of a snapshot (default: ${DEFAULT-VALUE}).")
+  long snapshotCatchupEntries;
+
+  @Option(
+      names = "--snapshot-max-bytes-per-sec",
+      defaultValue = "104857600",
+      description =
+          "Rate limit of each snapshot sent to a follower, in bytes per second; 0 for none"
+              + " (default: ${DEFAULT-VALUE}, 100 MiB/s).")
+  long snapshotMaxBytesPerSec;
+
+  @Option(
+      names = "--snapshot-timeout-ms",
+      defaultValue = "600000",
+      description = "Deadline of one snapshot transfer (default: ${DEFAULT-VALUE}).")
+  long snapshotTimeoutMillis;
+
+  @Option(
       names = "--max-key-bytes",
       defaultValue = "4096",
       description = "Largest key accepted (default: ${DEFAULT-VALUE}).")
@@ -182,7 +212,12 @@ public final class SvrMain implements Callable<Integer> {
         peerQueue,
         logCacheEntries,
         maxKeyBytes,
-        maxValueBytes);
+        maxValueBytes,
+        new ServerConfig.Snapshots(
+            snapshotEntries,
+            snapshotCatchupEntries,
+            snapshotMaxBytesPerSec,
+            snapshotTimeoutMillis));
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.raftkv.storage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
+import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.raft.LogReader;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.ReadyProcessor;
@@ -16,7 +17,8 @@ import org.rocksdb.WriteBatch;
 /**
  * The Raft log and hard state in a {@link RocksStore}: column family {@value RocksStore#CF_LOG}
  * maps each index (8-byte big-endian) to its entry, column family {@value RocksStore#CF_META} holds
- * the hard state.
+ * the hard state and where the log starts (the snapshot it was compacted to, §7: {@code
+ * log_start}).
  *
  * <p>Each {@link #persist} is one atomic {@link WriteBatch} and at most one fsync, so a crash
  * leaves either all of a Ready's entries and hard state or none of them. Group commit is the
@@ -29,15 +31,81 @@ import org.rocksdb.WriteBatch;
 public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogReader {
   private final RocksStore store;
 
-  /** The last index in the persisted log, 0 when empty. */
+  /** The last index in the persisted log; the start's index when it holds no entry. */
   private long lastIndex;
 
-  /** Wraps an open store, reading where its log ends. */
+  /** Where the log starts: entries up to start.index were compacted away. */
+  private SnapshotMeta start;
+
+  /** Wraps an open store, reading where its log starts and ends. */
   public RocksLogStorage(RocksStore store) {
     this.store = Objects.requireNonNull(store, "store");
+    try {
+      byte[] raw = store.db().get(store.metaColumn(), RocksStore.META_LOG_START);
+      start = raw == null ? SnapshotMeta.getDefaultInstance() : SnapshotMeta.parseFrom(raw);
+    } catch (RocksDBException e) {
+      throw new StorageException(
+          "cannot read the log's start in " + store.directory() + ": " + e, e);
+    } catch (InvalidProtocolBufferException e) {
+      throw corrupt("the log's start record is unreadable", e);
+    }
     try (RocksIterator it = store.db().newIterator(store.logColumn())) {
       it.seekToLast();
-      lastIndex = it.isValid() ? indexOf(it.key()) : 0;
+      lastIndex = it.isValid() ? Math.max(start.getIndex(), indexOf(it.key())) : start.getIndex();
+    }
+  }
+
+  /** Where the log starts: the snapshot it was compacted to (index 0 if never). */
+  public synchronized SnapshotMeta start() {
+    return start;
+  }
+
+  /**
+   * §7: the log now starts after {@code to}. Entries up to its index go; the ones after it stay
+   * only if the entry at its index has its term (Figure 13, rules 6–7: a follower installing a
+   * snapshot its log contradicts drops the whole log). One atomic batch, not synced (a crash may
+   * keep the old entries, which {@link #load(long, long, long)} reconciles with the state machine);
+   * the space is reclaimed by a compaction of the log in the background.
+   */
+  @Override
+  public synchronized void compact(SnapshotMeta to) {
+    if (to.getIndex() < start.getIndex()) {
+      return;
+    }
+    boolean keepSuffix = termAt(to.getIndex()) == to.getTerm();
+    try (WriteBatch batch = new WriteBatch()) {
+      batch.deleteRange(store.logColumn(), key(0), key(to.getIndex() + 1));
+      if (!keepSuffix && lastIndex > to.getIndex()) {
+        batch.deleteRange(store.logColumn(), key(to.getIndex() + 1), key(lastIndex + 1));
+      }
+      batch.put(store.metaColumn(), RocksStore.META_LOG_START, to.toByteArray());
+      store.db().write(store.writeOptions(false), batch);
+    } catch (RocksDBException e) {
+      throw new StorageException(
+          "cannot compact the Raft log in " + store.directory() + ": " + e.getMessage(), e);
+    }
+    start = to;
+    if (!keepSuffix) {
+      lastIndex = to.getIndex();
+    }
+    store.compactInBackground(store.logColumn(), key(to.getIndex() + 1));
+  }
+
+  /** The persisted term at {@code index}, or -1 if the log does not hold it. */
+  private long termAt(long index) {
+    if (index == start.getIndex()) {
+      return start.getTerm();
+    }
+    if (index < start.getIndex() || index > lastIndex) {
+      return -1;
+    }
+    try {
+      byte[] raw = store.db().get(store.logColumn(), key(index));
+      return raw == null ? -1 : Entry.parseFrom(raw).getTerm();
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read the Raft log in " + store.directory() + ": " + e, e);
+    } catch (InvalidProtocolBufferException e) {
+      throw corrupt("the entry at index " + index + " is unreadable", e);
     }
   }
 
@@ -65,9 +133,14 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
     try (WriteBatch batch = new WriteBatch()) {
       if (!entries.isEmpty()) {
         long first = entries.get(0).getIndex();
-        if (first < 1 || first > lastIndex + 1) {
+        if (first <= start.getIndex() || first > lastIndex + 1) {
           throw new IllegalArgumentException(
-              "entries start at index " + first + " but the log ends at " + lastIndex);
+              "entries start at index "
+                  + first
+                  + " but the log holds "
+                  + (start.getIndex() + 1)
+                  + ".."
+                  + lastIndex);
         }
         long expected = first;
         for (Entry e : entries) {
@@ -110,25 +183,40 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
    *     beyond the log
    */
   public synchronized PersistentState load(long appliedIndex) {
-    return load(appliedIndex, Long.MAX_VALUE);
+    return load(appliedIndex, -1, Long.MAX_VALUE);
+  }
+
+  /** {@link #load(long, long, long)} without reconciling (the applied entry's term unknown). */
+  public synchronized PersistentState load(long appliedIndex, long keep) {
+    return load(appliedIndex, -1, keep);
   }
 
   /**
    * Like {@link #load(long)}, but returns only the entries after {@code appliedIndex - keep}: the
    * older ones are checked and left on disk (the core reads them back when a follower needs them),
    * so a restart needs memory for the log's tail only.
+   *
+   * @param appliedTerm the term of the state machine's last applied entry, or -1 if unknown. When
+   *     the log does not hold that entry with that term, the state machine was replaced by a
+   *     snapshot whose log compaction did not survive a crash: the log is first reconciled with it
+   *     by Figure 13's rule ({@link #compact}), as the install would have.
    */
-  public synchronized PersistentState load(long appliedIndex, long keep) {
+  public synchronized PersistentState load(long appliedIndex, long appliedTerm, long keep) {
     if (appliedIndex < 0) {
       throw new IllegalArgumentException("applied index must not be negative: " + appliedIndex);
     }
+    if (appliedTerm >= 0
+        && appliedIndex > start.getIndex()
+        && termAt(appliedIndex) != appliedTerm) {
+      compact(SnapshotMeta.newBuilder().setIndex(appliedIndex).setTerm(appliedTerm).build());
+    }
     HardState hardState;
     List<Entry> entries = new ArrayList<>();
-    long prevTerm = 0;
+    long prevTerm = start.getTerm();
     // Entries up to here are checked but left on disk: applied ones only, at least `keep` kept.
-    long leaveOnDisk = keep >= appliedIndex ? 0 : appliedIndex - keep;
-    long offsetTerm = 0;
-    long last = 0;
+    long leaveOnDisk = Math.max(start.getIndex(), keep >= appliedIndex ? 0 : appliedIndex - keep);
+    long offsetTerm = start.getTerm();
+    long last = start.getIndex();
     try {
       byte[] hs = store.db().get(store.metaColumn(), RocksStore.META_HARD_STATE);
       hardState = hs == null ? HardState.getDefaultInstance() : HardState.parseFrom(hs);
@@ -139,8 +227,8 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
       throw corrupt("the hard state is unreadable (" + e.getMessage() + ")", e);
     }
     try (RocksIterator it = store.db().newIterator(store.logColumn())) {
-      long expected = 1;
-      for (it.seekToFirst(); it.isValid(); it.next()) {
+      long expected = start.getIndex() + 1;
+      for (it.seek(key(expected)); it.isValid(); it.next()) {
         byte[] k = it.key();
         if (k.length != 8) {
           throw corrupt("the log has a key of " + k.length + " bytes", null);
@@ -201,8 +289,19 @@ public final class RocksLogStorage implements ReadyProcessor.LogStorage, LogRead
     if (appliedIndex > hardState.getCommit()) {
       hardState = hardState.toBuilder().setCommit(appliedIndex).build();
     }
+    if (appliedIndex < start.getIndex()) {
+      throw corrupt(
+          "the state machine has applied index "
+              + appliedIndex
+              + " but the log was compacted to "
+              + start.getIndex(),
+          null);
+    }
+    if (hardState.getCommit() < start.getIndex()) {
+      hardState = hardState.toBuilder().setCommit(start.getIndex()).build();
+    }
     lastIndex = last;
-    return new PersistentState(hardState, entries, appliedIndex, leaveOnDisk, offsetTerm);
+    return new PersistentState(hardState, entries, appliedIndex, leaveOnDisk, offsetTerm, start);
   }
 
   /**

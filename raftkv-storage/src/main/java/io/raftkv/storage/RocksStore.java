@@ -18,6 +18,7 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
 import org.rocksdb.LRUCache;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -35,10 +36,16 @@ import org.rocksdb.WriteOptions;
  *   <li>{@value #CF_LOG}: the Raft log, key = index as 8-byte big-endian (so byte order is index
  *       order), value = the serialized {@code Entry}. Written by {@link RocksLogStorage}.
  *   <li>{@value #CF_META}: the hard state and the directory's identity and format version.
- *   <li>{@value #CF_KV}: reserved for the user's keys and values.
- *   <li>{@value #CF_KV_META}: reserved for the state machine's last applied index and client
- *       sessions.
+ *   <li>{@value #CF_KV}: the user's keys and values.
+ *   <li>{@value #CF_KV_META}: the state machine's last applied index and client sessions.
  * </ul>
+ *
+ * <p>The two KV column families come in generations, so that a snapshot from the leader (§7)
+ * replaces the whole state machine atomically: it is staged into a new generation ({@code kv.N},
+ * {@code kv_meta.N}, invisible to the state machine), flushed to disk, and then one synced write of
+ * {@code kv_generation} switches to it; the old generation is dropped. A crash before that write
+ * leaves the old state (the half-staged generation is dropped at the next open), after it the new
+ * one: never a mix. Generation 0 is named {@value #CF_KV} and {@value #CF_KV_META}.
  *
  * <p>Identity: the first {@link #open} of a directory records the {@link NodeIdentity}; every later
  * open must name the same one or fails with {@link DataDirectoryMismatchException}, changing
@@ -61,6 +68,24 @@ public final class RocksStore implements AutoCloseable {
   static final byte[] META_CLUSTER_ID = utf8("cluster_id");
   static final byte[] META_NODE_ID = utf8("node_id");
   static final byte[] META_HARD_STATE = utf8("hard_state");
+  static final byte[] META_KV_GENERATION = utf8("kv_generation");
+  static final byte[] META_LOG_START = utf8("log_start");
+  static final byte[] META_LAST_SNAPSHOT = utf8("last_snapshot");
+
+  /**
+   * Reclaims the space of compacted log entries off the caller's thread (a manual compaction can
+   * take a while); at most one runs, later requests while it runs are merged into one.
+   */
+  private final java.util.concurrent.ExecutorService compactor =
+      java.util.concurrent.Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "rocksdb-log-compaction");
+            t.setDaemon(true);
+            return t;
+          });
+
+  private final java.util.concurrent.atomic.AtomicBoolean compactionQueued =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * Files RocksDB itself leaves in a directory, even one whose creation was interrupted, and the
@@ -83,8 +108,21 @@ public final class RocksStore implements AutoCloseable {
   private final LRUCache blockCache;
   private final List<ColumnFamilyHandle> handles;
   private final RocksDB db;
+
+  /** The KV column families in use; replaced together by {@link #switchKv}. */
+  private volatile KvColumns kv;
+
+  /** Generations switched away from: dropped, but their handles stay open until close. */
+  private final List<ColumnFamilyHandle> retired = new ArrayList<>();
+
+  private long nextGeneration;
+
+  /** One generation of the KV column families. */
+  public record KvColumns(long generation, ColumnFamilyHandle data, ColumnFamilyHandle meta) {}
+
   private final WriteOptions syncWrite;
   private final WriteOptions asyncWrite;
+  private final WriteOptions stagingWrite = new WriteOptions().setDisableWAL(true);
   private boolean closed;
 
   private RocksStore(
@@ -145,12 +183,20 @@ public final class RocksStore implements AutoCloseable {
             .setCompressionType(CompressionType.NO_COMPRESSION)
             .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(blockCache));
     List<ColumnFamilyDescriptor> descriptors =
-        List.of(
-            new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
-            new ColumnFamilyDescriptor(utf8(CF_LOG), cfOptions),
-            new ColumnFamilyDescriptor(utf8(CF_META), cfOptions),
-            new ColumnFamilyDescriptor(utf8(CF_KV), cfOptions),
-            new ColumnFamilyDescriptor(utf8(CF_KV_META), cfOptions));
+        new ArrayList<>(
+            List.of(
+                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+                new ColumnFamilyDescriptor(utf8(CF_LOG), cfOptions),
+                new ColumnFamilyDescriptor(utf8(CF_META), cfOptions),
+                new ColumnFamilyDescriptor(utf8(CF_KV), cfOptions),
+                new ColumnFamilyDescriptor(utf8(CF_KV_META), cfOptions)));
+    // Staged or retired KV generations (kv.N, kv_meta.N) must be opened too: RocksDB opens every
+    // column family a database has or none.
+    for (String name : existingColumnFamilies(dir)) {
+      if (name.startsWith(CF_KV + ".") || name.startsWith(CF_KV_META + ".")) {
+        descriptors.add(new ColumnFamilyDescriptor(utf8(name), cfOptions));
+      }
+    }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     RocksDB db;
     try {
@@ -181,11 +227,230 @@ public final class RocksStore implements AutoCloseable {
             new WriteOptions().setSync(false));
     try {
       store.created = store.checkOrRecordIdentity();
+      store.selectKvGeneration(descriptors);
       return store;
     } catch (RuntimeException e) {
       store.close();
       throw e;
     }
+  }
+
+  /** The column families of the database in {@code dir}, or none if there is no database yet. */
+  private static List<String> existingColumnFamilies(Path dir) {
+    if (!Files.exists(dir.resolve("CURRENT"))) {
+      return List.of();
+    }
+    try (org.rocksdb.Options options = new org.rocksdb.Options()) {
+      List<String> names = new ArrayList<>();
+      for (byte[] name : RocksDB.listColumnFamilies(options, dir.toString())) {
+        names.add(new String(name, StandardCharsets.UTF_8));
+      }
+      return names;
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot list the column families in " + dir + ": " + e, e);
+    }
+  }
+
+  /**
+   * Picks the KV generation {@code kv_generation} names and drops every other one: a generation
+   * being staged when the process stopped, or one switched away from and not yet dropped.
+   */
+  private void selectKvGeneration(List<ColumnFamilyDescriptor> descriptors) {
+    long current;
+    try {
+      byte[] g = db.get(metaColumn(), META_KV_GENERATION);
+      current = g == null ? 0 : ByteBuffer.wrap(g).getLong();
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read the KV generation in " + directory + ": " + e, e);
+    }
+    ColumnFamilyHandle data = null;
+    ColumnFamilyHandle meta = null;
+    long highest = 0;
+    for (int i = 3; i < descriptors.size(); i++) {
+      String name = new String(descriptors.get(i).getName(), StandardCharsets.UTF_8);
+      boolean isMeta = name.startsWith(CF_KV_META);
+      int dot = name.indexOf('.');
+      long generation = dot < 0 ? 0 : Long.parseLong(name.substring(dot + 1));
+      highest = Math.max(highest, generation);
+      ColumnFamilyHandle h = handles.get(i);
+      if (generation == current) {
+        if (isMeta) {
+          meta = h;
+        } else {
+          data = h;
+        }
+      } else if (generation != 0) {
+        dropQuietly(h);
+      } else {
+        retired.add(h); // generation 0's names stay (RocksDB recreates them at every open)
+      }
+    }
+    if (data == null || meta == null) {
+      throw new CorruptStorageException(
+          "data directory " + directory + " has no column families for KV generation " + current);
+    }
+    kv = new KvColumns(current, data, meta);
+    nextGeneration = highest + 1;
+  }
+
+  private void dropQuietly(ColumnFamilyHandle h) {
+    try {
+      db.dropColumnFamily(h);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot drop a stale KV generation in " + directory + ": " + e, e);
+    }
+    retired.add(h);
+  }
+
+  /**
+   * Creates an empty KV generation to stage a snapshot into; invisible to the state machine until
+   * {@link #switchKv}. Write it with {@link #stagingWrite()} (no WAL: it is flushed as a whole).
+   */
+  public synchronized KvColumns stageKv() {
+    long g = nextGeneration++;
+    try {
+      ColumnFamilyHandle data =
+          db.createColumnFamily(new ColumnFamilyDescriptor(utf8(CF_KV + "." + g), cfOptions));
+      ColumnFamilyHandle meta =
+          db.createColumnFamily(new ColumnFamilyDescriptor(utf8(CF_KV_META + "." + g), cfOptions));
+      return new KvColumns(g, data, meta);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot stage a snapshot in " + directory + ": " + e, e);
+    }
+  }
+
+  /** Options for writes into a staged generation: no WAL (the switch flushes it first). */
+  public WriteOptions stagingWrite() {
+    return stagingWrite;
+  }
+
+  /**
+   * Makes {@code staged} the state machine's data, atomically and durably: flushes it, then records
+   * it as current with a synced write (the commit point), then drops the old generation.
+   */
+  public synchronized void switchKv(KvColumns staged) {
+    KvColumns old = kv;
+    try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(flush, List.of(staged.data(), staged.meta()));
+      db.put(
+          metaColumn(),
+          syncWrite,
+          META_KV_GENERATION,
+          ByteBuffer.allocate(8).putLong(staged.generation()).array());
+    } catch (RocksDBException e) {
+      throw new StorageException(
+          "cannot switch to the staged snapshot in " + directory + ": " + e, e);
+    }
+    kv = staged;
+    if (old.generation() != 0) {
+      dropQuietly(old.data());
+      dropQuietly(old.meta());
+    } else {
+      clearQuietly(old);
+    }
+  }
+
+  /** Generation 0's column families cannot go (they are opened by name): they are emptied. */
+  private void clearQuietly(KvColumns old) {
+    try {
+      clear(old.data());
+      clear(old.meta());
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot clear the old KV data in " + directory + ": " + e, e);
+    }
+  }
+
+  private void clear(ColumnFamilyHandle cf) throws RocksDBException {
+    byte[] first;
+    byte[] last;
+    try (RocksIterator it = db.newIterator(cf)) {
+      it.seekToFirst();
+      if (!it.isValid()) {
+        return;
+      }
+      first = it.key();
+      it.seekToLast();
+      last = it.key();
+    }
+    db.deleteRange(cf, first, last);
+    db.delete(cf, last);
+  }
+
+  /** Drops a staged generation that will not be installed. */
+  public synchronized void discardKv(KvColumns staged) {
+    if (staged.generation() == kv.generation()) {
+      return;
+    }
+    dropQuietly(staged.data());
+    dropQuietly(staged.meta());
+  }
+
+  /**
+   * Compacts {@code cf} up to {@code end} in the background, so that the space of deleted ranges (a
+   * compacted log, §7) is reclaimed now rather than whenever RocksDB would get to it.
+   */
+  public void compactInBackground(ColumnFamilyHandle cf, byte[] end) {
+    if (closed || !compactionQueued.compareAndSet(false, true)) {
+      return;
+    }
+    compactor.execute(
+        () -> {
+          compactionQueued.set(false);
+          try (org.rocksdb.CompactRangeOptions options =
+              new org.rocksdb.CompactRangeOptions().setExclusiveManualCompaction(false)) {
+            db.compactRange(cf, null, end, options);
+          } catch (RocksDBException | RuntimeException e) {
+            // Only space is at stake: RocksDB's own compactions reclaim it later. Status shows it.
+            lastCompactionFailure = e.toString();
+          }
+        });
+  }
+
+  private volatile String lastCompactionFailure;
+
+  /** Why the last background compaction failed, or null. */
+  public String lastCompactionFailure() {
+    return lastCompactionFailure;
+  }
+
+  /** The last snapshot saved or installed: its header fields and size on disk. */
+  public record LastSnapshot(io.raftkv.proto.snapshot.SnapshotHeader header, long bytes) {}
+
+  /** Records the last snapshot (for status); written without sync (it is informational). */
+  public void recordLastSnapshot(io.raftkv.proto.snapshot.SnapshotHeader header, long bytes) {
+    byte[] value = header.toByteArray();
+    try {
+      db.put(
+          metaColumn(),
+          asyncWrite,
+          META_LAST_SNAPSHOT,
+          ByteBuffer.allocate(8 + value.length).putLong(bytes).put(value).array());
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot record the snapshot in " + directory + ": " + e, e);
+    }
+  }
+
+  /** The last snapshot recorded, or null. */
+  public LastSnapshot lastSnapshot() {
+    try {
+      byte[] raw = db.get(metaColumn(), META_LAST_SNAPSHOT);
+      if (raw == null || raw.length < 8) {
+        return null;
+      }
+      ByteBuffer b = ByteBuffer.wrap(raw);
+      long bytes = b.getLong();
+      return new LastSnapshot(
+          io.raftkv.proto.snapshot.SnapshotHeader.parseFrom(
+              java.util.Arrays.copyOfRange(raw, 8, raw.length)),
+          bytes);
+    } catch (RocksDBException | com.google.protobuf.InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+
+  /** The KV column families in use now. */
+  public KvColumns kvColumns() {
+    return kv;
   }
 
   private static void prepareDirectory(Path dir) {
@@ -310,14 +575,14 @@ public final class RocksStore implements AutoCloseable {
     return handles.get(2);
   }
 
-  /** Column family {@value #CF_KV}. */
+  /** The user's keys and values (column family {@value #CF_KV} of the current generation). */
   public ColumnFamilyHandle kvColumn() {
-    return handles.get(3);
+    return kv.data();
   }
 
-  /** Column family {@value #CF_KV_META}. */
+  /** The state machine's metadata ({@value #CF_KV_META} of the current generation). */
   public ColumnFamilyHandle kvMetaColumn() {
-    return handles.get(4);
+    return kv.meta();
   }
 
   /**
@@ -341,13 +606,31 @@ public final class RocksStore implements AutoCloseable {
       return;
     }
     closed = true;
+    compactor.shutdown();
+    try {
+      if (!compactor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        db.cancelAllBackgroundWork(true);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     StorageException failure = null;
     try {
       db.flushWal(true);
     } catch (RocksDBException e) {
       failure = new StorageException("cannot sync the WAL of " + directory + ": " + e, e);
     }
-    for (ColumnFamilyHandle h : handles) {
+    // Each handle closed once (by identity: a closed handle's equals would read freed memory).
+    java.util.Set<ColumnFamilyHandle> all =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    all.addAll(handles);
+    all.addAll(retired);
+    KvColumns current = kv;
+    if (current != null) {
+      all.add(current.data());
+      all.add(current.meta());
+    }
+    for (ColumnFamilyHandle h : all) {
       h.close();
     }
     try {
@@ -359,6 +642,7 @@ public final class RocksStore implements AutoCloseable {
     }
     syncWrite.close();
     asyncWrite.close();
+    stagingWrite.close();
     cfOptions.close();
     dbOptions.close();
     blockCache.close();

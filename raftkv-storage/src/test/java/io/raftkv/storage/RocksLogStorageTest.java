@@ -216,7 +216,7 @@ class RocksLogStorageTest {
     assertThatThrownBy(() -> log.persist(hardState(9, 9, 0), entries(5, 6, 1), true))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("start at index 5")
-        .hasMessageContaining("ends at 3");
+        .hasMessageContaining("the log holds 1..3");
     assertThatThrownBy(() -> log.persist(null, List.of(entry(4, 1), entry(6, 1)), true))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("not consecutive");
