@@ -41,14 +41,6 @@ if [[ $mode == combined ]]; then
   rm -f "$report"
   mvn_pit -pl raftkv-raft,raftkv-sim -am test-compile org.pitest:pitest-maven:mutationCoverage \
     > "$log" 2>&1 || { tail -50 "$log"; exit 1; }
-  # The retry policy's own tests are not picked up from raftkv-sim (see docs/testing.md): run PIT
-  # on the policy once more from raftkv-client, and count a mutant killed if either run kills it.
-  client_report=raftkv-client/target/pit-reports/mutations.xml
-  rm -f "$client_report"
-  PIT_TARGET="io.raftkv.client.retry.*" mvn_pit -pl raftkv-client -am -DskipPitest=false \
-    test-compile org.pitest:pitest-maven:mutationCoverage >> "$log" 2>&1 \
-    || { tail -50 "$log"; exit 1; }
-  report="$report $client_report"
 else
   report=raftkv-raft/target/pit-reports/mutations.xml
   log=raftkv-raft/target/pit.log

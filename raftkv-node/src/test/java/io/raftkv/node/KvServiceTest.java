@@ -252,6 +252,26 @@ class KvServiceTest {
   }
 
   @Test
+  void aReadWhoseLeaderStepsDownIsRedirectedToTheNewLeader() {
+    start(3, false);
+    leaderOfSilentFollowers();
+    service.get(GetRequest.newBuilder().setKey(b("k")).build(), replies::add);
+    node.flush();
+    assertThat(replies).as("no majority confirmed the read yet").isEmpty();
+    node.receive(
+        RaftMessage.newBuilder()
+            .setFrom(2)
+            .setTo(0)
+            .setTerm(7)
+            .setAppendRequest(AppendEntriesRequest.getDefaultInstance())
+            .build());
+    node.flush();
+    // Nothing was read, so the client may simply ask the new leader.
+    assertThat(last().getStatus()).isEqualTo(Status.NOT_LEADER);
+    assertThat(last().getLeaderAddress()).isEqualTo("10.0.0.2:2025");
+  }
+
+  @Test
   void deletingAMissingKeyAnswersNoKey() {
     leaderAlone();
     service.delete(
@@ -336,6 +356,9 @@ class KvServiceTest {
             });
     node.campaign();
     node.flush();
+    // The requests arrive at 5 ms on the injected clock: a latency is measured from then, not from
+    // the clock's origin.
+    now = 5 * MS;
     service.put(
         PutRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("v")).build(),
         replies::add);

@@ -1,17 +1,20 @@
 package io.raftkv.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.Entry;
+import io.raftkv.proto.raft.EntryType;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.RequestVoteResponse;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.Role;
+import io.raftkv.raft.SoftState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -291,6 +294,8 @@ class NodeRuntimeTest {
     assertThat(n.read(reads::add)).isZero();
     assertThat(writes).containsExactly(Outcome.notLeader(2));
     assertThat(reads).containsExactly(Outcome.notLeader(2));
+    assertThat(writes.get(0).kind()).isEqualTo(Outcome.Kind.NOT_LEADER);
+    assertThat(writes.get(0).leaderId()).isEqualTo(2);
   }
 
   @Test
@@ -485,5 +490,274 @@ class NodeRuntimeTest {
     assertThat(heard)
         .containsExactly("FOLLOWER->LEADER in 1", "applied 1", "read 1", "ready 1 at 1");
     assertThat(n.id()).isZero();
+  }
+
+  // ---------------------------------------------------------------- boundaries and bookkeeping
+
+  private static RaftMessage voteFrom(int voter, long term) {
+    return RaftMessage.newBuilder()
+        .setFrom(voter)
+        .setTo(0)
+        .setTerm(term)
+        .setVoteResponse(RequestVoteResponse.newBuilder().setVoteGranted(true))
+        .build();
+  }
+
+  /**
+   * In one turn (no Ready in between): node 1 leads term 2 and overwrites node 0's log from index 1
+   * on with its own entry, then node 0 wins term 3 (its no-op goes to index 2). Its Readys show it
+   * leading throughout, so the runtime sees no leadership loss: it must notice from the indexes
+   * that its earlier proposals will never apply.
+   */
+  private void overwrittenAndReelectedInOneTurn(NodeRuntime<String> n) {
+    n.receive(
+        RaftMessage.newBuilder()
+            .setFrom(1)
+            .setTo(0)
+            .setTerm(2)
+            .setAppendRequest(
+                AppendEntriesRequest.newBuilder()
+                    .addEntries(
+                        Entry.newBuilder().setTerm(2).setIndex(1).setType(EntryType.ENTRY_NOOP)))
+            .build());
+    n.campaign();
+    n.receive(voteFrom(2, 3));
+    assertThat(n.term()).isEqualTo(3);
+    assertThat(n.softState().role()).isEqualTo(Role.LEADER);
+  }
+
+  /** Node 0 of three, leading term 1 with its no-op at index 1 not yet acknowledged. */
+  private NodeRuntime<String> unconfirmedLeaderOfThree(NodeRuntime.Timing timing) {
+    NodeRuntime<String> n =
+        runtime(
+            RaftConfig.defaults(0, List.of(0, 1, 2))
+                .withElectionTimeout(10, 20)
+                .withHeartbeat(2)
+                .withPreVoteAndCheckQuorum(false, false),
+            timing,
+            new NodeRuntime.Listener() {});
+    n.campaign();
+    n.flush();
+    n.receive(voteFrom(1, 1));
+    n.flush();
+    assertThat(n.softState().role()).isEqualTo(Role.LEADER);
+    return n;
+  }
+
+  @Test
+  void aTickIsNotDueEvenOneNanosecondBeforeItsTime() {
+    // A fixed election timeout of 10 ticks shows the count of ticks: the 10th starts an election.
+    RaftConfig config =
+        RaftConfig.defaults(0, List.of(0, 1, 2))
+            .withElectionTimeout(10, 11)
+            .withHeartbeat(2)
+            .withPreVoteAndCheckQuorum(true, true);
+    NodeRuntime<String> n =
+        runtime(config, new NodeRuntime.Timing(MS, TIMEOUT_MS * MS), new NodeRuntime.Listener() {});
+    // A turn 1 ns before each tick is due: ticks 1..9 have come by 10 ms - 1 ns, not the 10th.
+    for (long ms = 1; ms <= 10; ms++) {
+      n.setTime(ms * MS - 1);
+      n.flush();
+    }
+    assertThat(voteRequests()).isZero();
+    n.setTime(10 * MS);
+    n.flush();
+    assertThat(voteRequests()).as("the 10th tick, due at 10 ms").isPositive();
+  }
+
+  @Test
+  void theStartupGraceEndsAtItsLastInstant() {
+    // Fixed 10-tick election timeout: with the grace over at 100 ms, the tick of 100 ms is the
+    // first the core sees, and the 10th (109 ms) starts an election.
+    RaftConfig config =
+        RaftConfig.defaults(0, List.of(0, 1, 2))
+            .withElectionTimeout(10, 11)
+            .withHeartbeat(2)
+            .withPreVoteAndCheckQuorum(true, true);
+    NodeRuntime<String> n =
+        runtime(config, new NodeRuntime.Timing(MS, TIMEOUT_MS * MS), new NodeRuntime.Listener() {});
+    n.holdElections(100 * MS);
+    run(n, 108);
+    assertThat(voteRequests()).isZero();
+    run(n, 1);
+    assertThat(voteRequests()).as("the core's 10th tick, at 109 ms").isPositive();
+  }
+
+  @Test
+  void theLeaderHintsWindowExcludesItsEnd() {
+    NodeRuntime<String> n = node(3, true);
+    n.campaignUntilLeaderKnown(4 * MS);
+    n.flush();
+    run(n, 4);
+    // Campaigns at once and at 2 ms (two pre-votes each); 4 ms is the window's end: no campaign.
+    assertThat(voteRequests()).isEqualTo(4);
+  }
+
+  @Test
+  void everyReadGetsItsOwnContext() {
+    NodeRuntime<String> n = leaderOfThree();
+    long first = n.read(o -> {});
+    long second = n.read(o -> {});
+    // 0 would mean "refused"; a repeated context would confuse the two reads' ReadStates.
+    assertThat(first).isPositive();
+    assertThat(second).isPositive().isNotEqualTo(first);
+  }
+
+  @Test
+  void aReadWithoutAMajorityTimesOutAfterTheRequestTimeout() {
+    NodeRuntime<String> n = leaderOfThree(); // CheckQuorum off: the leader stays
+    List<Outcome<Void>> reads = new ArrayList<>();
+    n.read(reads::add);
+    n.flush();
+    run(n, TIMEOUT_MS - 1);
+    assertThat(reads).isEmpty();
+    run(n, 1);
+    assertThat(reads).containsExactly(Outcome.timeout());
+  }
+
+  @Test
+  void whenLeaderKnownAnswersAtOnceWhenALeaderIsKnown() {
+    NodeRuntime<String> n = node(3, true);
+    n.receive(heartbeatFrom(2, 1));
+    n.flush();
+    List<Outcome<SoftState>> got = new ArrayList<>();
+    n.whenLeaderKnown(got::add);
+    assertThat(got).containsExactly(Outcome.ok(new SoftState(Role.FOLLOWER, 2)));
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  @Test
+  void anAnsweredLeaderWaitIsNoLongerPending() {
+    NodeRuntime<String> n = node(3, true);
+    List<Outcome<SoftState>> got = new ArrayList<>();
+    n.whenLeaderKnown(got::add);
+    n.flush();
+    assertThat(n.pendingRequests()).isEqualTo(1);
+    n.receive(heartbeatFrom(1, 1));
+    n.flush();
+    assertThat(got).hasSize(1);
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  @Test
+  void pendingRequestsCountsWritesReadsAwaitingConfirmationAndReadsAwaitingApply() {
+    // One entry applied per Ready (a 1-byte apply limit), so a confirmed read can wait for its
+    // index to be applied.
+    RaftConfig config = RaftConfig.defaults(0, List.of(0));
+    config =
+        new RaftConfig(
+            0,
+            List.of(0),
+            config.electionTimeoutMinTicks(),
+            config.electionTimeoutMaxTicks(),
+            config.heartbeatTicks(),
+            config.maxInflightAppends(),
+            config.maxMessageBytes(),
+            1,
+            false,
+            false);
+    List<Integer> pendingWhenApplied = new ArrayList<>();
+    NodeRuntime<?>[] self = new NodeRuntime<?>[1];
+    NodeRuntime<String> n =
+        runtime(
+            config,
+            new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
+            new NodeRuntime.Listener() {
+              @Override
+              public void applied(List<Entry> entries) {
+                pendingWhenApplied.add(self[0].pendingRequests());
+              }
+            });
+    self[0] = n;
+    n.campaign();
+    // Before the no-op commits, the read waits for it and then takes the commit index (3) as its
+    // read point; the two writes take indexes 2 and 3.
+    List<Outcome<Void>> reads = new ArrayList<>();
+    n.read(reads::add);
+    n.propose(ByteString.copyFromUtf8("x"), o -> {});
+    n.propose(ByteString.copyFromUtf8("y"), o -> {});
+    assertThat(n.pendingRequests()).as("two writes, one read awaiting confirmation").isEqualTo(3);
+    n.flush();
+    // Applied 1: both writes and the read, confirmed at 3. Applied 2: y and the read.
+    // Applied 3: nothing is left (the read is answered right after the listener hears of it).
+    assertThat(pendingWhenApplied).containsExactly(3, 2, 1);
+    assertThat(reads).containsExactly(Outcome.ok(null));
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  @Test
+  void pendingRequestsCountsLeaderWaits() {
+    NodeRuntime<String> n = node(3, true);
+    n.whenLeaderKnown(o -> {});
+    n.whenLeaderKnown(o -> {});
+    assertThat(n.pendingRequests()).isEqualTo(2);
+  }
+
+  @Test
+  void theRuntimeReportsItsCoresIdAndTerm() {
+    NodeRuntime<String> n =
+        runtime(
+            RaftConfig.defaults(2, List.of(0, 1, 2)).withPreVoteAndCheckQuorum(false, false),
+            new NodeRuntime.Timing(MS, MS),
+            new NodeRuntime.Listener() {});
+    assertThat(n.id()).isEqualTo(2);
+    n.campaign();
+    assertThat(n.term()).isEqualTo(1);
+    assertThat(n.raft().term()).as("the core it drives").isEqualTo(1);
+  }
+
+  @Test
+  void aTickAndARequestTimeoutMustBePositive() {
+    assertThatIllegalArgumentException().isThrownBy(() -> new NodeRuntime.Timing(0, MS));
+    assertThatIllegalArgumentException().isThrownBy(() -> new NodeRuntime.Timing(MS, 0));
+    assertThat(new NodeRuntime.Timing(1, 1).requestTimeoutNanos()).isEqualTo(1);
+  }
+
+  @Test
+  void aProposalWhoseIndexANewerProposalTookHearsNotLeaderAtOnce() {
+    NodeRuntime<String> n = unconfirmedLeaderOfThree(new NodeRuntime.Timing(MS, TIMEOUT_MS * MS));
+    List<Outcome<String>> lost = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("b"), o -> {}); // index 2
+    assertThat(n.propose(ByteString.copyFromUtf8("a"), lost::add)).isEqualTo(3);
+    n.flush();
+    overwrittenAndReelectedInOneTurn(n);
+    // The new term's no-op took index 2, so this proposal takes 3: "a" is gone from the log.
+    assertThat(n.propose(ByteString.copyFromUtf8("c"), o -> {})).isEqualTo(3);
+    assertThat(lost).as("answered before any Ready").containsExactly(Outcome.notLeader(0));
+  }
+
+  @Test
+  void aProposalOverwrittenByAnotherTermsEntryHearsNotLeaderWhenThatEntryCommits() {
+    NodeRuntime<String> n = unconfirmedLeaderOfThree(new NodeRuntime.Timing(MS, TIMEOUT_MS * MS));
+    List<Outcome<String>> lost = new ArrayList<>();
+    assertThat(n.propose(ByteString.copyFromUtf8("a"), lost::add)).isEqualTo(2);
+    n.flush();
+    overwrittenAndReelectedInOneTurn(n);
+    n.flush();
+    assertThat(lost).isEmpty();
+    ackAll(n); // commits index 2: the no-op of term 3, not "a" of term 1
+    assertThat(n.appliedIndex()).isEqualTo(2);
+    assertThat(lost).containsExactly(Outcome.notLeader(0));
+  }
+
+  @Test
+  void aRequestAnsweredBetweenTurnsNoLongerWakesTheLoop() {
+    // Ticks of 1 s, requests of 100 ms: the next wake is a request's deadline.
+    NodeRuntime<String> n = unconfirmedLeaderOfThree(new NodeRuntime.Timing(1_000 * MS, 100 * MS));
+    List<Outcome<String>> timedOut = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("b"), timedOut::add); // index 2, deadline 100 ms
+    n.flush();
+    n.setTime(50 * MS);
+    List<Outcome<String>> lost = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("a"), lost::add); // index 3, deadline 150 ms
+    n.flush();
+    n.setTime(100 * MS);
+    n.flush();
+    assertThat(timedOut).containsExactly(Outcome.timeout());
+    overwrittenAndReelectedInOneTurn(n);
+    n.propose(ByteString.copyFromUtf8("c"), o -> {}); // index 3 again, deadline 200 ms
+    assertThat(lost).containsExactly(Outcome.notLeader(0));
+    // "a" was answered by that proposal, not by a turn: its deadline must not wake the loop.
+    assertThat(n.nextWakeNanos()).isEqualTo(200 * MS);
   }
 }

@@ -42,12 +42,10 @@ public record RetryPolicy(
   static final long MIN_ATTEMPT_NANOS = 20_000_000;
 
   public RetryPolicy {
-    if (timeoutNanos <= 0
-        || attemptTimeoutNanos <= 0
-        || initialBackoffNanos <= 0
-        || maxBackoffNanos <= 0) {
+    if (timeoutNanos <= 0 || attemptTimeoutNanos <= 0 || initialBackoffNanos <= 0) {
       throw new IllegalArgumentException("timeouts and backoffs must be positive");
     }
+    // The maximum is then positive too: it is at least the initial backoff.
     if (maxBackoffNanos < initialBackoffNanos) {
       throw new IllegalArgumentException("max backoff is below the initial backoff");
     }

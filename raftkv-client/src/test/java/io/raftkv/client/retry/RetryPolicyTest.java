@@ -1,15 +1,21 @@
 package io.raftkv.client.retry;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import io.raftkv.client.KvException;
 import io.raftkv.client.OutcomeUnknownException;
 import io.raftkv.client.retry.RetryPolicy.Answer;
 import io.raftkv.client.retry.RetryPolicy.Decision;
+import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongUnaryOperator;
+import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -122,7 +128,8 @@ class RetryPolicyTest {
     Decision last = op.onAnswer(notLeader("b", ""), 995 * MS);
     assertThat(last.kind()).isEqualTo(Decision.Kind.FAIL);
     assertThat(last.error()).isInstanceOf(OutcomeUnknownException.class);
-    assertThat(last.error().getMessage()).startsWith("APPEND outcome unknown: no answer within");
+    assertThat(last.error().getMessage())
+        .isEqualTo("APPEND outcome unknown: no answer within 1000 ms; last: not the leader");
   }
 
   @Test
@@ -220,5 +227,174 @@ class RetryPolicyTest {
     RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
     assertThat(op.hasTimeForAnAttempt(980 * MS)).isTrue();
     assertThat(op.hasTimeForAnAttempt(981 * MS)).isFalse();
+  }
+
+  /** A jitter source that always draws {@code pick.applyAsLong(bound)} from {@code [0, bound)}. */
+  private static RandomGenerator jitter(LongUnaryOperator pick) {
+    return new RandomGenerator() {
+      @Override
+      public long nextLong() {
+        throw new UnsupportedOperationException("the policy draws only bounded jitter");
+      }
+
+      @Override
+      public long nextLong(long bound) {
+        return pick.applyAsLong(bound);
+      }
+    };
+  }
+
+  @Test
+  void everyTimeoutAndBackoffMustBePositive() {
+    assertThatIllegalArgumentException().isThrownBy(() -> new RetryPolicy(0, 1, 1, 1));
+    assertThatIllegalArgumentException().isThrownBy(() -> new RetryPolicy(1, 0, 1, 1));
+    assertThatIllegalArgumentException().isThrownBy(() -> new RetryPolicy(1, 1, 0, 1));
+    // A maximum of 0 is below any initial backoff.
+    assertThatIllegalArgumentException().isThrownBy(() -> new RetryPolicy(1, 1, 1, 0));
+    assertThat(new RetryPolicy(1, 1, 1, 1).maxBackoffNanos()).isEqualTo(1);
+  }
+
+  @Test
+  void theMaximumBackoffMayEqualButNotUndercutTheInitialOne() {
+    // Equal: a constant backoff.
+    assertThat(new RetryPolicy(1_000 * MS, 200 * MS, 10 * MS, 10 * MS).initialBackoffNanos())
+        .isEqualTo(10 * MS);
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> new RetryPolicy(1_000 * MS, 200 * MS, 10 * MS, 10 * MS - 1));
+  }
+
+  @Test
+  void aServerAnswerWithoutAMessageIsExplainedByItsStatus() {
+    KvResponse refused =
+        KvResponse.newBuilder().setStatus(Status.NOT_LEADER).setLeaderAddress("c").build();
+    assertThat(Answer.of("a", refused))
+        .isEqualTo(new Answer("a", Status.NOT_LEADER, "not the leader", "c", true));
+    // A server's own message is kept, and a success needs no explanation.
+    KvResponse explained =
+        KvResponse.newBuilder()
+            .setStatus(Status.TIMEOUT)
+            .setMessage("no outcome within 5 ms")
+            .build();
+    assertThat(Answer.of("a", explained).message()).isEqualTo("no outcome within 5 ms");
+    assertThat(Answer.of("a", KvResponse.getDefaultInstance()))
+        .isEqualTo(new Answer("a", Status.OK, "", "", true));
+  }
+
+  @Test
+  void everyStatusHasItsOwnDefaultMessage() {
+    List<String> messages = new ArrayList<>();
+    for (Status status : Status.values()) {
+      messages.add(RetryPolicy.defaultMessage(status));
+    }
+    assertThat(messages).doesNotContain("").doesNotHaveDuplicates();
+    assertThat(RetryPolicy.defaultMessage(Status.SESSION_EXPIRED))
+        .isEqualTo("the client session expired");
+  }
+
+  @Test
+  void aReadAnsweredByAServerRemembersItAsTheLeader() {
+    RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
+    assertThat(op.onAnswer(server("a", Status.NO_KEY), 0)).isEqualTo(Decision.done());
+    assertThat(routing.leader()).isEqualTo("a");
+  }
+
+  @Test
+  void aReadRefusedAsInvalidOrFailedOnTheServerIsAFinalAnswer() {
+    for (Status status :
+        List.of(Status.INVALID_ARGUMENT, Status.INTERNAL, Status.SESSION_EXPIRED)) {
+      RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
+      Decision d = op.onAnswer(server("a", status), 0);
+      assertThat(d.kind()).isEqualTo(Decision.Kind.FAIL);
+      assertThat(d.error().status()).isEqualTo(status);
+      assertThat(d.error().getMessage()).isEqualTo(status.toString());
+    }
+  }
+
+  @Test
+  void aSessionExpiredAnswerComesFromTheLeader() {
+    // Sessions expire in the state machine, through the log: only the leader answers so.
+    RetryPolicy.Operation op = policy.write("PUT", routing, session, 0, random);
+    op.onAnswer(server("a", Status.SESSION_EXPIRED), 0);
+    assertThat(routing.leader()).isEqualTo("a");
+  }
+
+  @Test
+  void aWriteFollowsALeaderHintAtOnce() {
+    RetryPolicy.Operation op = policy.write("PUT", routing, session, 0, random);
+    assertThat(op.onAnswer(notLeader("a", "c"), 0)).isEqualTo(Decision.retry(0));
+    assertThat(op.target()).isEqualTo("c");
+    assertThat(routing.leader()).isEqualTo("c");
+  }
+
+  @Test
+  void aWriteWhoseAttemptFailedMovesToTheNextServerAndForgetsTheLeader() {
+    routing.leaderIs("a");
+    RetryPolicy.Operation op = policy.write("PUT", routing, session, 0, random);
+    assertThat(op.onAnswer(lost("a"), 0).kind()).isEqualTo(Decision.Kind.RETRY);
+    assertThat(op.target()).isEqualTo("b");
+    assertThat(routing.leader()).isNull();
+  }
+
+  @Test
+  void aServerThatSaysItDoesNotLeadIsForgottenAsTheLeader() {
+    routing.leaderIs("b");
+    RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
+    op.onAnswer(notLeader("b", ""), 0);
+    assertThat(routing.leader()).isNull();
+    assertThat(op.target()).isEqualTo("c");
+  }
+
+  @Test
+  void aReadOutOfTimeFailsWithItsLastAnswer() {
+    RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
+    Decision d = op.onAnswer(lost("a"), 999 * MS);
+    assertThat(d.kind()).isEqualTo(Decision.Kind.FAIL);
+    assertThat(d.error().outcomeUnknown()).isFalse();
+    assertThat(d.error().status()).isEqualTo(Status.UNAVAILABLE);
+    assertThat(d.error().getMessage())
+        .isEqualTo("no answer within 1000 ms; last: a: connection refused");
+  }
+
+  @Test
+  void givingUpBeforeAnyAttemptSaysSo() {
+    KvException e = policy.read("GET", routing, null, 0, random).giveUp();
+    assertThat(e.status()).isEqualTo(Status.UNAVAILABLE);
+    assertThat(e.getMessage()).isEqualTo("GET was not attempted");
+  }
+
+  @Test
+  void aHintIsFollowedWhileTheDeadlineLeavesExactlyOneMinimalAttempt() {
+    // 1 s deadline, minimal attempt min(200 ms, 20 ms): 980 ms is the last moment to try.
+    RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);
+    assertThat(op.onAnswer(notLeader("a", "c"), 980 * MS)).isEqualTo(Decision.retry(0));
+    RetryPolicy.Operation late = policy.read("GET", routing, null, 0, random);
+    assertThat(late.onAnswer(notLeader("a", "c"), 980 * MS + 1).kind())
+        .isEqualTo(Decision.Kind.FAIL);
+  }
+
+  @Test
+  void theJitteredBackoffSpansHalfToAllOfTheBackoffThenDoublesUpToTheMaximum() {
+    for (boolean highest : new boolean[] {false, true}) {
+      RetryPolicy.Operation op =
+          policy.read("GET", routing, null, 0, jitter(bound -> highest ? bound - 1 : 0));
+      List<Long> delays = new ArrayList<>();
+      for (String server : List.of("a", "b", "c", "a")) {
+        delays.add(op.onAnswer(lost(server), 0).delayNanos());
+      }
+      if (highest) {
+        assertThat(delays).containsExactly(10 * MS, 20 * MS, 40 * MS, 40 * MS);
+      } else {
+        assertThat(delays).containsExactly(5 * MS, 10 * MS, 20 * MS, 20 * MS);
+      }
+    }
+  }
+
+  @Test
+  void aBackoffIsTakenIfItLeavesExactlyOneMinimalAttemptBeforeTheDeadline() {
+    // The shortest first backoff is 5 ms, the minimal attempt 20 ms: 975 ms is the last moment.
+    RetryPolicy.Operation op = policy.read("GET", routing, null, 0, jitter(bound -> 0));
+    assertThat(op.onAnswer(lost("a"), 975 * MS)).isEqualTo(Decision.retry(5 * MS));
+    RetryPolicy.Operation late = policy.read("GET", routing, null, 0, jitter(bound -> 0));
+    assertThat(late.onAnswer(lost("a"), 975 * MS + 1).kind()).isEqualTo(Decision.Kind.FAIL);
   }
 }
