@@ -168,6 +168,9 @@ public final class NodeRuntime<R> {
   private long applied;
   private long nextReadContext = 1;
 
+  /** The term this node last led in, as seen by a Ready (-1 before it ever led). */
+  private long leaderTerm = -1;
+
   // Snapshots (§7): how they travel, when to take them, the last one taken, the one staged.
   private SnapshotSender snapshotSender;
   private Compaction compaction = Compaction.OFF;
@@ -435,6 +438,7 @@ public final class NodeRuntime<R> {
       nextTick += owed * timing.tickNanos();
     }
     processor.drain(raft);
+    noticeNewLeadership();
     maybeCompact();
     if (!leaderWaiters.isEmpty() && raft.leaderId() != RaftConfig.NONE) {
       SoftState s = softState();
@@ -565,6 +569,7 @@ public final class NodeRuntime<R> {
         failAll("leadership lost; the write may or may not apply");
       }
     }
+
     if (!committed.isEmpty()) {
       List<R> results = stateMachine.apply(committed);
       if (results.size() != committed.size()) {
@@ -602,6 +607,33 @@ public final class NodeRuntime<R> {
     }
   }
 
+  /**
+   * Leadership lost and won again within one turn hands out no role change, but the core dropped
+   * the old term's unconfirmed reads (a read point belongs to one term, §8): they would never be
+   * confirmed, so they hear NOT_LEADER now.
+   */
+  private void noticeNewLeadership() {
+    if (raft.role() == Role.LEADER && raft.term() != leaderTerm) {
+      leaderTerm = raft.term();
+      failReadsOfOtherTerms();
+    }
+  }
+
+  private void failReadsOfOtherTerms() {
+    List<Pending<Void>> stale = new ArrayList<>();
+    readsAwaitingIndex
+        .values()
+        .removeIf(
+            p -> {
+              if (p.term != leaderTerm) {
+                stale.add(p);
+                return true;
+              }
+              return false;
+            });
+    stale.forEach(p -> p.finish(Outcome.notLeader(raft.leaderId())));
+  }
+
   /** Answers every waiting proposal UNKNOWN and every waiting read NOT_LEADER. */
   private void failAll(String why) {
     List<Pending<R>> writes = new ArrayList<>(proposals.values());
@@ -625,7 +657,6 @@ public final class NodeRuntime<R> {
     List<Pending<SoftState>> waiting = new ArrayList<>(leaderWaiters);
     leaderWaiters.clear();
     waiting.forEach(p -> p.finish(Outcome.unknown(why)));
-    deadlines.clear();
   }
 
   // ---------------------------------------------------------------- state
@@ -669,8 +700,13 @@ public final class NodeRuntime<R> {
 
   /** Clients waiting now: proposals, reads and leader waits (for tests and status). */
   public int pendingRequests() {
-    int n = proposals.size() + readsAwaitingIndex.size() + readsAwaitingApply.size();
-    return n + leaderWaiters.size();
+    int n = 0;
+    for (Pending<?> p : deadlines) {
+      if (!p.finished) {
+        n++; // every request waits in deadlines until answered (a timed-out one is answered)
+      }
+    }
+    return n;
   }
 
   /** For the simulator's checkers and tests: the core, read only. Do not feed it inputs. */

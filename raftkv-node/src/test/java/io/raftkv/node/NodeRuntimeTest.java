@@ -740,6 +740,38 @@ class NodeRuntimeTest {
     assertThat(lost).containsExactly(Outcome.notLeader(0));
   }
 
+  /**
+   * Leadership lost and won again within one turn: no Ready shows a role change, but the core
+   * dropped the old term's unconfirmed reads (§8: a read point belongs to one term). Their clients
+   * hear NOT_LEADER at the next Ready rather than wait for the request timeout.
+   */
+  @Test
+  void aReadOfATermLostAndRegainedInOneTurnHearsNotLeader() {
+    NodeRuntime<String> n = unconfirmedLeaderOfThree(new NodeRuntime.Timing(MS, TIMEOUT_MS * MS));
+    List<Outcome<Void>> read = new ArrayList<>();
+    assertThat(n.read(read::add)).isPositive();
+    n.flush();
+    assertThat(n.pendingRequests()).isEqualTo(1);
+    overwrittenAndReelectedInOneTurn(n);
+    n.flush();
+    assertThat(read).containsExactly(Outcome.notLeader(0));
+    assertThat(n.pendingRequests()).isZero();
+  }
+
+  /** A request answered TIMEOUT no longer counts as waiting. */
+  @Test
+  void aTimedOutRequestIsNoLongerPending() {
+    NodeRuntime<String> n = unconfirmedLeaderOfThree(new NodeRuntime.Timing(MS, 10 * MS));
+    List<Outcome<String>> out = new ArrayList<>();
+    n.propose(ByteString.copyFromUtf8("a"), out::add);
+    n.flush();
+    assertThat(n.pendingRequests()).isEqualTo(1);
+    n.setTime(10 * MS);
+    n.flush();
+    assertThat(out).containsExactly(Outcome.timeout());
+    assertThat(n.pendingRequests()).isZero();
+  }
+
   @Test
   void aRequestAnsweredBetweenTurnsNoLongerWakesTheLoop() {
     // Ticks of 1 s, requests of 100 ms: the next wake is a request's deadline.
