@@ -396,6 +396,16 @@ public final class SimCluster {
     return nodes[i].storage().durableLog();
   }
 
+  /** The serialized bytes of node {@code i}'s durable log after its last compaction (§7). */
+  public long retainedLogBytes(int i) {
+    return nodes[i].storage().retainedLogBytes();
+  }
+
+  /** Node {@code i}'s durable snapshot (survives crashes), or null if it has none. */
+  public SimSnapshot snapshot(int i) {
+    return nodes[i].storage().snapshot();
+  }
+
   // ---------------------------------------------------------------- network
 
   public SimNetwork network() {

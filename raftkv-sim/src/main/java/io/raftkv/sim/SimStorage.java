@@ -253,4 +253,16 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
   public SnapshotMeta logStart() {
     return log.start;
   }
+
+  /**
+   * The serialized size of the durable log after its start: what compaction bounds (the course's
+   * persisted Raft state size, less the few bytes of the hard state).
+   */
+  public long retainedLogBytes() {
+    long bytes = 0;
+    for (Entry e : log.entries) {
+      bytes += e.getSerializedSize();
+    }
+    return bytes;
+  }
 }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -143,5 +144,21 @@ class MemoryKvEngineTest {
           .hasMessageContaining("expected entry " + (real.appliedIndex() + 1));
       assertThat(mem.get("absent".getBytes())).isEqualTo(Optional.empty());
     }
+  }
+
+  /** A snapshot's size counts every key and value, user data and metadata, and nothing else. */
+  @Test
+  void imageBytesCountsTheKeysAndValuesOfDataAndMetadata() {
+    MemoryKvEngine engine = new MemoryKvEngine();
+    assertThat(engine.imageBytes()).isZero();
+    KvEngine.Batch b = engine.newBatch();
+    b.put("k".getBytes(), "vvv".getBytes());
+    b.putMeta("applied".getBytes(), new byte[5]);
+    b.commit();
+    assertThat(engine.imageBytes()).isEqualTo(1 + 3 + 7 + 5);
+    b.put("k".getBytes(), "v".getBytes()); // replaced, not added
+    b.delete("absent".getBytes());
+    b.commit();
+    assertThat(engine.imageBytes()).isEqualTo(1 + 1 + 7 + 5);
   }
 }

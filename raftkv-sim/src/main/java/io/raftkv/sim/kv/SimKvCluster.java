@@ -7,6 +7,7 @@ import io.raftkv.linearizability.KvInput;
 import io.raftkv.linearizability.KvModel;
 import io.raftkv.linearizability.KvOutput;
 import io.raftkv.linearizability.LinearizabilityChecker;
+import io.raftkv.node.Compaction;
 import io.raftkv.node.KvService;
 import io.raftkv.node.NodeRuntime;
 import io.raftkv.proto.kvs.DirectGetRequest;
@@ -42,8 +43,8 @@ import java.util.function.Consumer;
  * when unreliable, one request in ten and one reply in ten are lost, and the client hears of it as
  * a failed call after up to 100 ms, as the labs' RPCs do; a node that is down or cut off from the
  * client fails the call likewise, and a crash fails the calls in flight to it at once (the
- * connection resets). A node restarted after a crash gets an empty state machine and re-applies its
- * log.
+ * connection resets). A node restarted after a crash gets its state machine from its last snapshot
+ * (empty without one) and re-applies the log after it.
  *
  * <p>Thread-safety: none; one simulation thread.
  */
@@ -110,8 +111,17 @@ public final class SimKvCluster implements AutoCloseable {
   /** Attempts clients made after an earlier attempt of the same operation failed. */
   int retries;
 
-  /** The labs' kvraft setup: {@code servers} nodes with the labs' timings. */
+  /** The labs' kvraft setup: {@code servers} nodes with the labs' timings, no snapshots. */
   public static SimKvCluster course(int servers, boolean unreliable, long seed) {
+    return course(servers, unreliable, seed, Compaction.OFF);
+  }
+
+  /**
+   * The labs' kvraft setup whose servers snapshot and compact their logs as {@code compaction} says
+   * (3B).
+   */
+  public static SimKvCluster course(
+      int servers, boolean unreliable, long seed, Compaction compaction) {
     List<Integer> voters = new ArrayList<>();
     for (int i = 0; i < servers; i++) {
       voters.add(i);
@@ -129,7 +139,8 @@ public final class SimKvCluster implements AutoCloseable {
             Duration.ofMillis(10).toNanos(),
             Duration.ofMillis(HEARTBEAT_MS).toNanos());
     SimKvCluster h =
-        new SimKvCluster(new Settings(new SimConfig(servers, TICK_MS, raft), clients, 400), seed);
+        new SimKvCluster(
+            new Settings(new SimConfig(servers, TICK_MS, raft, compaction), clients, 400), seed);
     h.setUnreliable(unreliable);
     return h;
   }
@@ -363,6 +374,33 @@ public final class SimKvCluster implements AutoCloseable {
   /** Node {@code i}'s current state machine (read only), or the last one it had. */
   public KvStateMachine machine(int i) {
     return machines[i];
+  }
+
+  /**
+   * The labs' LogSize: the largest persisted Raft log of any node, up or down, in serialized bytes
+   * after the point it was compacted to (§7).
+   */
+  public long logSize() {
+    long max = 0;
+    for (int i = 0; i < size(); i++) {
+      max = Math.max(max, cluster.retainedLogBytes(i));
+    }
+    return max;
+  }
+
+  /**
+   * The labs' SnapshotSize: the largest durable snapshot of any node, as the bytes of its state
+   * machine image (user data and client sessions, {@link MemoryKvEngine#imageBytes}); 0 if none.
+   */
+  public long snapshotSize() {
+    long max = 0;
+    for (int i = 0; i < size(); i++) {
+      SimSnapshot s = cluster.snapshot(i);
+      if (s != null) {
+        max = Math.max(max, ((MemoryKvEngine) s.appImage()).imageBytes());
+      }
+    }
+    return max;
   }
 
   public void setUnreliable(boolean on) {

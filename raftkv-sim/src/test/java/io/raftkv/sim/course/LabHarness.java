@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
+import io.raftkv.node.Compaction;
+import io.raftkv.node.NodeRuntime;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
 import io.raftkv.raft.Raft;
@@ -12,6 +14,7 @@ import io.raftkv.raft.Role;
 import io.raftkv.sim.ClusterObserver;
 import io.raftkv.sim.SafetyChecker;
 import io.raftkv.sim.SafetyCheckers;
+import io.raftkv.sim.SimApp;
 import io.raftkv.sim.SimCluster;
 import io.raftkv.sim.SimConfig;
 import io.raftkv.sim.Violation;
@@ -47,11 +50,22 @@ final class LabHarness implements AutoCloseable {
   /** index -> command per server, kept across restarts as the labs' cfg.logs. */
   private final List<Map<Long, ByteString>> logs = new ArrayList<>();
 
+  /** The applied index each server's current instance started with, before its first turn. */
+  private final long[] appliedAtStart;
+
   private final List<SafetyChecker> checkers;
   private final List<String> applyErrors = new ArrayList<>();
   private final long seed;
 
   LabHarness(int servers, boolean unreliable, long seed) {
+    this(servers, unreliable, seed, Compaction.OFF);
+  }
+
+  /**
+   * A cluster whose nodes snapshot and compact their logs as {@code compaction} says (the labs' 2D
+   * config, whose applier snapshots every SnapShotInterval entries).
+   */
+  LabHarness(int servers, boolean unreliable, long seed, Compaction compaction) {
     this.seed = seed;
     this.n = servers;
     this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
@@ -61,7 +75,9 @@ final class LabHarness implements AutoCloseable {
     }
     // Heartbeat every 100 ms (the labs allow at most 10/s), election timeout 300-600 ms.
     RaftConfig raft = RaftConfig.defaults(0, voters).withElectionTimeout(30, 60).withHeartbeat(10);
-    this.cluster = new SimCluster(new SimConfig(servers, TICK_MS, raft), seed);
+    this.appliedAtStart = new long[servers]; // before the cluster: its nodes start at once
+    this.cluster =
+        new SimCluster(new SimConfig(servers, TICK_MS, raft, compaction), seed, new Entries());
     this.connected = new boolean[servers];
     java.util.Arrays.fill(connected, true);
     for (int i = 0; i < servers; i++) {
@@ -72,7 +88,25 @@ final class LabHarness implements AutoCloseable {
     cluster.setUnreliable(unreliable);
   }
 
-  /** The labs' applier check: no two servers apply different commands at one index, in order. */
+  /** The core alone (as {@link SimApp#ENTRIES}), noting where each new instance starts. */
+  private final class Entries implements SimApp {
+    @Override
+    public NodeRuntime.StateMachine<?> newStateMachine(int node, Object image) {
+      return SimApp.ENTRIES.newStateMachine(node, image);
+    }
+
+    @Override
+    public void started(int node, NodeRuntime<?> runtime) {
+      appliedAtStart[node] = runtime.appliedIndex();
+    }
+  }
+
+  /**
+   * The labs' applier check (applierSnap): no two servers apply different commands at one index.
+   * That each instance applies in order from the snapshot it was loaded from (their lastApplied
+   * check: an entry a snapshot covers is never delivered again) is the State Machine Safety
+   * checker's, attached in the constructor.
+   */
   private final class ApplyChecker implements ClusterObserver {
     @Override
     public void entryApplied(long time, int node, Entry entry) {
@@ -98,6 +132,19 @@ final class LabHarness implements AutoCloseable {
         applyErrors.add("server " + node + " apply out of order " + index);
       }
       logs.get(node).put(index, cmd);
+    }
+
+    /**
+     * The labs' ingestSnap: the server's record of applied commands becomes the snapshot's (a
+     * follower that caught up by snapshot counts as having committed what it holds).
+     */
+    @Override
+    public void snapshotLoaded(long time, int node, long snapshotIndex, List<Entry> log) {
+      Map<Long, ByteString> applied = new HashMap<>();
+      for (Entry e : log.subList(0, (int) snapshotIndex)) {
+        applied.put(e.getIndex(), command(e));
+      }
+      logs.set(node, applied);
     }
   }
 
@@ -332,6 +379,26 @@ final class LabHarness implements AutoCloseable {
       total += cluster.rpcCount(i);
     }
     return total;
+  }
+
+  /**
+   * The applied index server {@code i}'s current instance started from: its snapshot's index (0
+   * without one), before it applied anything.
+   */
+  long appliedAtStart(int i) {
+    return appliedAtStart[i];
+  }
+
+  /**
+   * The labs' LogSize: the largest persisted Raft state of any server, up or down. Here the
+   * serialized entries of its durable log after the point it was compacted to (§7).
+   */
+  long logSize() {
+    long max = 0;
+    for (int i = 0; i < n; i++) {
+      max = Math.max(max, cluster.retainedLogBytes(i));
+    }
+    return max;
   }
 
   /** The index of the last entry in {@code leader}'s log. */

@@ -8,6 +8,7 @@ import io.raftkv.linearizability.CheckResult;
 import io.raftkv.linearizability.KvInput;
 import io.raftkv.linearizability.KvOutput;
 import io.raftkv.linearizability.Operation;
+import io.raftkv.node.Compaction;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -117,10 +118,7 @@ class KvScenariosTest {
 
   record LoopResult(CheckResult check, int mismatches, int operations) {}
 
-  /**
-   * The labs' GenericTest: {@code nclients} clients for 3 iterations; checks the appends after each
-   * iteration (fixed keys) and returns the linearizability verdict of the whole history.
-   */
+  /** The labs' GenericTest loop without a bound on the persisted log (3A). */
   static LoopResult genericLoop(
       SimKvCluster h,
       int nclients,
@@ -128,6 +126,22 @@ class KvScenariosTest {
       boolean partitions,
       boolean randomKeys,
       boolean checkAppends) {
+    return genericLoop(h, nclients, crash, partitions, randomKeys, checkAppends, -1);
+  }
+
+  /**
+   * The labs' GenericTest: {@code nclients} clients for 3 iterations; checks the appends after each
+   * iteration (fixed keys) and, if {@code maxRaftState} is positive (3B), that no node's persisted
+   * log exceeds 8 times it; returns the linearizability verdict of the whole history.
+   */
+  static LoopResult genericLoop(
+      SimKvCluster h,
+      int nclients,
+      boolean crash,
+      boolean partitions,
+      boolean randomKeys,
+      boolean checkAppends,
+      long maxRaftState) {
     SimKvClient ck = h.makeClient();
     int mismatches = 0;
     for (int iter = 0; iter < 3; iter++) {
@@ -192,10 +206,23 @@ class KvScenariosTest {
           checkClntAppends(cli, v.value(), loops.get(cli).j);
         }
       }
+      if (maxRaftState > 0) {
+        // Once the servers have processed every request and had time to snapshot.
+        checkLogSize(h, maxRaftState);
+      }
     }
     return new LoopResult(h.checkLinearizable(), mismatches, h.recorder().history().size());
   }
 
+  /** The labs' bound on the persisted Raft state: 8 times maxraftstate. */
+  static void checkLogSize(SimKvCluster h, long maxRaftState) {
+    long size = h.logSize();
+    if (size > 8 * maxRaftState) {
+      fail("logs were not trimmed (%d > 8*%d)%s", size, maxRaftState, h.replay());
+    }
+  }
+
+  /** The labs' GenericTest without snapshots (3A). */
   static void genericTest(
       long seed,
       int nclients,
@@ -204,8 +231,32 @@ class KvScenariosTest {
       boolean crash,
       boolean partitions,
       boolean randomKeys) {
-    try (SimKvCluster h = SimKvCluster.course(servers, unreliable, seed)) {
-      LoopResult r = genericLoop(h, nclients, crash, partitions, randomKeys, !randomKeys);
+    genericTest(seed, nclients, servers, unreliable, crash, partitions, -1, randomKeys);
+  }
+
+  /**
+   * The labs' GenericTest: the shared loop on a new cluster, then the history checked. With {@code
+   * maxRaftState} positive (3B) the servers snapshot as {@link
+   * KvSnapshotScenariosTest#compaction(long)} says and the loop bounds their persisted logs.
+   */
+  static void genericTest(
+      long seed,
+      int nclients,
+      int servers,
+      boolean unreliable,
+      boolean crash,
+      boolean partitions,
+      long maxRaftState,
+      boolean randomKeys) {
+    Compaction compaction =
+        maxRaftState > 0 ? KvSnapshotScenariosTest.compaction(maxRaftState) : Compaction.OFF;
+    try (SimKvCluster h = SimKvCluster.course(servers, unreliable, seed, compaction)) {
+      LoopResult r =
+          genericLoop(h, nclients, crash, partitions, randomKeys, !randomKeys, maxRaftState);
+      if (maxRaftState > 0) {
+        // The bound means something only if the servers did snapshot.
+        assertThat(h.snapshotSize()).as("snapshots taken" + h.replay()).isPositive();
+      }
       if (unreliable) {
         // The faults really bit: some attempts failed and were retried.
         assertThat(h.retries()).as("retries").isPositive();
@@ -429,7 +480,11 @@ class KvScenariosTest {
   }
 
   static void speed(long seed) {
-    try (SimKvCluster h = SimKvCluster.course(3, false, seed)) {
+    speed(seed, Compaction.OFF);
+  }
+
+  static void speed(long seed, Compaction compaction) {
+    try (SimKvCluster h = SimKvCluster.course(3, false, seed, compaction)) {
       SimKvClient ck = h.makeClient();
       // Wait until the first op completes: a leader is elected and the servers serve.
       h.call(ck, KvInput.get("x"));
@@ -444,6 +499,9 @@ class KvScenariosTest {
       assertThat(dur)
           .as("%d ms for %d appends (%.1f ms/op)", dur, numOps, dur / (double) numOps)
           .isLessThanOrEqualTo(numOps * SimKvCluster.HEARTBEAT_MS / 3);
+      if (compaction.enabled()) {
+        assertThat(h.snapshotSize()).as("snapshots taken" + h.replay()).isPositive();
+      }
       assertLinearizable(h);
     }
   }
