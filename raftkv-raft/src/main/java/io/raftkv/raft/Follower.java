@@ -40,6 +40,7 @@ final class Follower {
     // §5.2: "If a follower receives no communication over a period of time ..." - it just did.
     raft.electionElapsed = 0;
     AppendEntriesRequest a = m.getAppendRequest();
+    checkNothingAcknowledgedWasLost(m.getFrom(), a);
     AppendEntriesResponse.Builder reply = AppendEntriesResponse.newBuilder().setRound(a.getRound());
     long lastNew =
         log.maybeAppend(
@@ -59,6 +60,31 @@ final class Follower {
       }
     }
     raft.send(m.getFrom()).setAppendResponse(reply);
+  }
+
+  /**
+   * A leader's append says up to which committed index it knows this log reaches ({@code
+   * acked_commit}: min(our match index, its commit index)); a log that ends before it lost entries
+   * we acknowledged, so this node stops (etcd's {@code raftLog.commitTo} panics the same way on a
+   * heartbeat's {@code min(match, committed)}: "tocommit(%d) is out of range [lastIndex(%d)]. Was
+   * the raft log corrupted, truncated, or lost?").
+   *
+   * <p>It never fires on a node that kept what it acknowledged. The match index is what this node
+   * answered in the leader's term, and only after those entries were durable (the Ready contract:
+   * entries are synced before the answer leaves; writes lost in a crash were never acknowledged).
+   * Bounded by the commit index, those entries are committed, so no leader's append truncates them
+   * (Leader Completeness, §5.4), and a snapshot installed since only moves the log's end forward
+   * (Figure 13: it is newer than our commit index, and its last entry matches ours when we hold it,
+   * so the suffix stays). A lagging follower has a low match, and a reordered or duplicated append
+   * of the same term carries an older, lower value; one of an older term was refused already. Since
+   * {@code acked_commit <= match <= prev_log_index}, only an append that would be refused anyway
+   * (its previous index beyond our log) can trip it.
+   */
+  private void checkNothingAcknowledgedWasLost(int leader, AppendEntriesRequest a) {
+    if (raft.detectsDataLoss() && a.getAckedCommit() > log.lastIndex()) {
+      throw new DataLossException(
+          raft.id(), leader, raft.term(), a.getAckedCommit(), log.lastIndex());
+    }
   }
 
   /**

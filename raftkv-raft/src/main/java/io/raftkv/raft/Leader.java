@@ -317,13 +317,12 @@ final class Leader {
       }
       prevIndex = log.snapshotIndex();
     }
+    Progress pr = tracker.progress(to);
     // The follower commits min(leaderCommit, last index of this message), Figure 2 rule 5.
-    tracker
-        .progress(to)
-        .sentCommit(
-            Math.min(
-                log.committed(),
-                entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).getIndex()));
+    pr.sentCommit(
+        Math.min(
+            log.committed(),
+            entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).getIndex()));
     raft.send(to)
         .setAppendRequest(
             AppendEntriesRequest.newBuilder()
@@ -331,6 +330,9 @@ final class Leader {
                 .setPrevLogTerm(log.term(prevIndex))
                 .addAllEntries(entries)
                 .setLeaderCommit(log.committed())
+                // What this follower must hold: a log ending before it lost data (etcd's
+                // heartbeat commit, min(match, committed)); see Follower.
+                .setAckedCommit(Math.min(pr.match(), log.committed()))
                 .setRound(round));
   }
 

@@ -172,17 +172,25 @@ final class Progress {
    * (§5.3, "the follower can include the term of the conflicting entry and the first index it
    * stores for that term").
    *
-   * @return false if the rejection is stale (answers an append sent before a newer decision)
+   * <p>A rejection at or below the match index changes nothing: nextIndex never goes below match +
+   * 1 (the follower acknowledged everything up to the match, and Figure 2's matchIndex only grows),
+   * so an append sent at once would be the same one, rejected the same way, forever. It is a stale
+   * answer (to an append sent before the follower acknowledged more), or the follower denies what
+   * it acknowledged (it lost its data, which it detects and reports, see {@link
+   * DataLossException}). Either way it is not answered: the next heartbeat probes again. Any other
+   * rejection moves nextIndex strictly down (to at most {@code rejected < next}), so the probing
+   * that follows a rejection ends after at most {@code next - match} round trips. (etcd's {@code
+   * Progress.MaybeDecrTo} ignores such rejections only in StateReplicate and re-sends a probe
+   * rejected at the match at once; there the follower's panic at the next heartbeat ends the loop.)
+   *
+   * @return false if the rejection is stale (answers an append sent before a newer decision) or
+   *     cannot move nextIndex
    */
   boolean maybeDecrease(long rejected, long hint) {
     if (state == State.SNAPSHOT) {
       return false; // the snapshot's outcome decides what comes next
     }
-    if (state == State.REPLICATE) {
-      if (rejected <= match) {
-        return false;
-      }
-    } else if (rejected != next - 1) {
+    if (rejected <= match || (state == State.PROBE && rejected != next - 1)) {
       return false;
     }
     next = Math.max(match + 1, Math.min(hint, rejected));

@@ -71,6 +71,9 @@ public final class Raft {
   /** A snapshot this node accepted (Figure 13) that the next Ready hands to the driver. */
   private SnapshotMeta snapshotToInstall;
 
+  /** Whether a leader's append may reveal that this node lost its data ({@link Follower}). */
+  private boolean detectDataLoss = true;
+
   /**
    * Builds a node from what it persisted (a new node starts from {@link PersistentState#empty()}).
    *
@@ -219,7 +222,25 @@ public final class Raft {
     }
   }
 
-  /** Handles a message from a peer. */
+  /**
+   * For the safety checkers' own tests only: this node no longer notices that it lost its data (see
+   * {@link DataLossException}) and goes on as if its empty or shortened log were all it ever had,
+   * which is unsafe; the simulator shows that its checkers catch the result.
+   */
+  public void disableDataLossDetectionForTesting() {
+    detectDataLoss = false;
+  }
+
+  boolean detectsDataLoss() {
+    return detectDataLoss;
+  }
+
+  /**
+   * Handles a message from a peer.
+   *
+   * @throws DataLossException a leader's append shows that this node lost entries it had
+   *     acknowledged: it must stop (and be replaced as a new member)
+   */
   public void step(RaftMessage m) {
     if (m.getTo() != config.id()) {
       throw new IllegalArgumentException("message for " + m.getTo() + " given to " + config.id());

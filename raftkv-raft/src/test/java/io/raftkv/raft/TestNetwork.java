@@ -467,6 +467,20 @@ final class TestNetwork {
   }
 
   /**
+   * Node {@code id}'s disk is lost (its data directory deleted) and it starts again from nothing,
+   * {@link PersistentState#empty()}, with the same identity: outside Raft's model.
+   */
+  void wipe(int id) {
+    Node n = nodes.get(id);
+    n.storage.hardState = HardState.getDefaultInstance();
+    n.storage.entries.clear();
+    n.storage.start = SnapshotMeta.getDefaultInstance();
+    n.applied = new ArrayList<>();
+    n.readStates.clear();
+    n.start(PersistentState.empty());
+  }
+
+  /**
    * §7: node {@code id}'s state machine holds everything up to {@code index}; its core and storage
    * drop the log up to there (what the node runtime's compaction policy does).
    */

@@ -41,6 +41,12 @@ public interface ClusterObserver {
   default void crashed(long time, int node) {}
 
   /**
+   * Node {@code node} stopped itself (right after {@link #crashed}): it found that it lost data it
+   * had acknowledged, and {@code reason} is its one-line message.
+   */
+  default void stoppedOnDataLoss(long time, int node, String reason) {}
+
+  /**
    * Node {@code node} restarted from its durable state: this log (from index 1: a snapshot's
    * entries, then the log after it) and hard state; its state machine starts from its snapshot (or
    * empty) and re-applies the rest.

@@ -142,6 +142,8 @@ public final class RandomScenario {
     }
     all.addAll(checkers.violations());
     all.addAll(liveness);
+    // No disk is wiped here: a node that says it lost data is a false detection.
+    cluster.dataLossStops().forEach(stop -> all.add(stop.asUnexpected()));
     return new ScenarioResult(
         seed,
         c.nodes(),

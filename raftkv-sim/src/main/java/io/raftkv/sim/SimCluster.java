@@ -35,6 +35,21 @@ public final class SimCluster {
 
   private record ReadKey(int node, long context) {}
 
+  /**
+   * A node that stopped itself because it lost data it had acknowledged (the core's {@code
+   * DataLossException}): a distinct outcome, not a safety violation. In a scenario where no disk is
+   * wiped it can only be a false detection: {@link #asUnexpected()}.
+   */
+  public record DataLossStop(long timeMillis, int node, String reason) {
+    /** This stop as a violation of a scenario in which no node lost its data. */
+    public Violation asUnexpected() {
+      return new Violation(
+          "Data-loss stop",
+          "n" + node + " stopped although no node lost data: " + reason,
+          timeMillis);
+    }
+  }
+
   private final SimConfig config;
   private final long seed;
   private final EventQueue queue = new EventQueue();
@@ -49,6 +64,7 @@ public final class SimCluster {
   private long maxCommit;
   private long snapshotsInstalled;
   private java.util.function.UnaryOperator<SimSnapshot> snapshotTamper = s -> s;
+  private final List<DataLossStop> dataLossStops = new ArrayList<>();
 
   /**
    * Snapshot transfers under way (§7), by their install_snapshot message (identity: a duplicated
@@ -199,6 +215,31 @@ public final class SimCluster {
     for (ClusterObserver o : observers) {
       o.crashed(now(), i);
     }
+  }
+
+  /**
+   * Node {@code i}'s data directory is deleted: it goes down (if up) and its disk is replaced by an
+   * empty one, so that {@link #restart} starts it from nothing with the same identity, as an
+   * operator who deleted a follower's data directory and started it again with the same flags.
+   * Outside Raft's model: the node forgot its votes and what it acknowledged.
+   */
+  public void wipe(int i) {
+    crash(i);
+    nodes[i].wipeDisk();
+  }
+
+  /**
+   * For the checkers' own tests only (a check that cannot fail proves nothing): from its next
+   * start, node {@code i} does not notice that it lost its data and rejoins as if its empty log
+   * were all it ever had.
+   */
+  public void disableDataLossDetectionForTesting(int i) {
+    nodes[i].disableDataLossDetectionForTesting();
+  }
+
+  /** Nodes that stopped themselves on finding their data lost, in order. */
+  public List<DataLossStop> dataLossStops() {
+    return List.copyOf(dataLossStops);
   }
 
   /** Builds a fresh instance of node {@code i} from its durable state (no-op if it is up). */
@@ -547,6 +588,15 @@ public final class SimCluster {
       snapshotsInstalled++;
       for (ClusterObserver o : observers) {
         o.snapshotLoaded(now(), node, snapshotIndex, log);
+      }
+    }
+
+    @Override
+    public void stoppedOnDataLoss(int node, String reason) {
+      dataLossStops.add(new DataLossStop(now(), node, reason));
+      for (ClusterObserver o : observers) {
+        o.crashed(now(), node);
+        o.stoppedOnDataLoss(now(), node, reason);
       }
     }
 

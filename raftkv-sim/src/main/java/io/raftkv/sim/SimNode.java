@@ -7,6 +7,7 @@ import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.SnapshotMeta;
+import io.raftkv.raft.DataLossException;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
@@ -55,6 +56,13 @@ final class SimNode {
      * snapshot's entries, then any suffix it kept).
      */
     void snapshotInstalled(int node, long snapshotIndex, List<Entry> log);
+
+    /**
+     * The node stopped itself: its core found that it lost data it had acknowledged ({@link
+     * DataLossException}, whose one line is {@code reason}), as the server's loop stops the
+     * process.
+     */
+    void stoppedOnDataLoss(int node, String reason);
   }
 
   static final int MEMORY_TAIL = 8;
@@ -65,7 +73,10 @@ final class SimNode {
   private final SimApp app;
   private final NodeRuntime.Timing timing;
   private final Compaction compaction;
-  private final SimStorage storage = new SimStorage();
+  private SimStorage storage;
+
+  /** Off only in the checkers' own tests: a wiped node that does not notice (unsafe). */
+  private boolean detectDataLoss = true;
 
   /** A snapshot installed whose log compaction has not been seen yet. */
   private SimSnapshot installing;
@@ -103,7 +114,13 @@ final class SimNode {
         new NodeRuntime.Timing(
             millisToNanos(tickMillis),
             millisToNanos(app.requestTimeoutMillis(config.electionTimeoutMaxTicks() * tickMillis)));
-    storage.setListener(
+    this.storage = newDisk();
+  }
+
+  /** An empty disk, its writes reported to this node. */
+  private SimStorage newDisk() {
+    SimStorage disk = new SimStorage();
+    disk.setListener(
         new SimStorage.Listener() {
           @Override
           public void persisted(HardState hardState, List<Entry> entries) {
@@ -115,6 +132,7 @@ final class SimNode {
             onCompacted(start);
           }
         });
+    return disk;
   }
 
   static long millisToNanos(long millis) {
@@ -175,6 +193,9 @@ final class SimNode {
     // A small memory tail, so every simulated run also releases applied entries and reads them
     // back for lagging followers, as the server does with a larger one.
     Raft raft = new Raft(config, random, restored, storage, MEMORY_TAIL);
+    if (!detectDataLoss) {
+      raft.disableDataLossDetectionForTesting();
+    }
     applied = snapshot == null ? new ArrayList<>() : new ArrayList<>(snapshot.entries());
     lastRole = raft.role();
     lastTerm = raft.term();
@@ -268,6 +289,24 @@ final class SimNode {
     storage.crash();
   }
 
+  /**
+   * The node's disk is replaced by an empty one (its data directory deleted while it was down):
+   * hard state, log and snapshot are gone, and its next start is from nothing. Outside Raft's
+   * model.
+   */
+  void wipeDisk() {
+    if (runtime != null) {
+      throw new IllegalStateException("only a node that is down can lose its disk");
+    }
+    storage = newDisk();
+    installing = null;
+  }
+
+  /** For the checkers' own tests: from its next start, this node does not detect data loss. */
+  void disableDataLossDetectionForTesting() {
+    detectDataLoss = false;
+  }
+
   /** Stops running the node until {@link #resume}; what arrives meanwhile waits. */
   void pause() {
     if (runtime != null) {
@@ -321,10 +360,17 @@ final class SimNode {
     }
     NodeRuntime<?> rt = runtime;
     rt.setTime(millisToNanos(nowMillis));
-    input.accept(rt);
-    if (flush && runtime == rt) {
-      rt.flush();
-      observeRole();
+    try {
+      input.accept(rt);
+      if (flush && runtime == rt) {
+        rt.flush();
+        observeRole();
+      }
+    } catch (DataLossException e) {
+      // The server's loop stops the process on any error from the runtime; this one is the core
+      // saying that this node lost acknowledged data and must be replaced.
+      crash();
+      host.stoppedOnDataLoss(id, e.getMessage());
     }
     return true;
   }

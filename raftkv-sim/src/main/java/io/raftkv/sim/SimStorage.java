@@ -240,6 +240,12 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
       // The snapshot reaches at least the log's start: compaction follows a saved snapshot.
       whole.addAll(snapshot.entries());
       covered = snapshot.meta().getIndex();
+      if (log.termAt(covered) != snapshot.meta().getTerm()) {
+        // A crash between installing the snapshot and compacting the log to it, when the log did
+        // not hold the snapshot's last entry: the entries after it belong to another history, and
+        // a restart drops them (Figure 13, rule 7; see restore()).
+        return whole;
+      }
     }
     for (Entry e : log.entries) {
       if (e.getIndex() > covered) {

@@ -83,6 +83,11 @@ public final class TraceRecorder implements ClusterObserver {
   }
 
   @Override
+  public void stoppedOnDataLoss(long time, int node, String reason) {
+    sink.accept(time + " n" + node + " STOPPED: " + reason);
+  }
+
+  @Override
   public void restarted(long time, int node, List<Entry> log, HardState hardState) {
     sink.accept(
         time

@@ -213,6 +213,8 @@ public final class RandomKvScenario {
     }
     List<Violation> all = new ArrayList<>(kv.violations());
     all.addAll(found);
+    // No disk is wiped here: a node that says it lost data is a false detection.
+    cluster.dataLossStops().forEach(stop -> all.add(stop.asUnexpected()));
     return new ScenarioResult(
         seed, n, all, cluster.eventsProcessed(), cluster.now(), true, cluster.snapshotsInstalled());
   }
