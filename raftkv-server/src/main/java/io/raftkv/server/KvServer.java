@@ -194,9 +194,17 @@ public final class KvServer implements AutoCloseable {
 
   /** A node whose loop failed (storage error) must not serve on: stop the process at once. */
   private static void halt(Throwable cause) {
+    if (cause instanceof io.raftkv.raft.DataLossException) {
+      // Exit code 5: distinct from a storage failure, so a supervisor does not restart it blank.
+      System.err.println("svr: " + cause.getMessage());
+      Runtime.getRuntime().halt(DATA_LOST_EXIT);
+    }
     log.error("fatal: {}; exiting", cause.toString());
     Runtime.getRuntime().halt(4);
   }
+
+  /** The exit code of a node that found it lost acknowledged data (it must be replaced). */
+  public static final int DATA_LOST_EXIT = 5;
 
   /** The KV state machine as the runtime sees it: applying entries, and its snapshots (§7). */
   private final class StateMachine implements NodeRuntime.StateMachine<KvStateMachine.Applied> {

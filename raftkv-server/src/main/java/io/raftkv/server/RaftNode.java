@@ -90,7 +90,12 @@ public final class RaftNode<R> implements AutoCloseable {
         // durable, and a dead loop would leave every request unanswered.
         running = false;
         try {
-          log.error("node {} stops: {}", runtime.id(), e.toString(), e);
+          if (e instanceof io.raftkv.raft.DataLossException) {
+            // Not a bug to debug: the operator must act, and the one line says how.
+            log.error("node {} stops: {}", runtime.id(), e.getMessage());
+          } else {
+            log.error("node {} stops: {}", runtime.id(), e.toString(), e);
+          }
           runtime.stop("node stopped: " + e.getMessage());
         } finally {
           onFatal.accept(e);
