@@ -49,8 +49,10 @@ public final class CltMain {
           "           [--timeout-ms MS] [--connect-timeout-ms MS]",
           "       clt status (-p PORT | -s HOST:PORT,...) [--json] [--latency]",
           "       clt chaos (-p PORT | -s HOST:PORT,...) [--reset] [--peer ID,... FAULTS]",
-          "Runs one operation on a raftkv cluster; 'clt status --help' and 'clt chaos --help'",
-          "describe the admin commands (node state table, network fault injection).",
+          "       clt snapshot save FILE (-p PORT | -s HOST:PORT,...) | clt snapshot status FILE",
+          "Runs one operation on a raftkv cluster; 'clt status --help', 'clt chaos --help' and",
+          "'clt snapshot --help' describe the admin commands (node state table, network fault",
+          "injection, backups).",
           "  -p PORT          Talk to the server at 127.0.0.1:PORT only: no leader discovery, no",
           "                   retries; a follower answers NOT_LEADER (exit 2). Writes carry no",
           "                   session (client id 0).",
@@ -124,6 +126,9 @@ public final class CltMain {
 
   /** Runs clt with these arguments; returns its exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length > 0 && args[0].equals("snapshot")) {
+      return SnapshotCli.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+    }
     if (args.length > 0 && (args[0].equals("status") || args[0].equals("chaos"))) {
       // Admin commands live in their own class: KV operations never load it.
       return AdminCli.run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length), out, err);

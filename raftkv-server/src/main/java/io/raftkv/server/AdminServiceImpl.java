@@ -13,6 +13,7 @@ import io.raftkv.proto.admin.StatusRequest;
 import io.raftkv.proto.admin.StatusResponse;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftStatus;
+import io.raftkv.storage.RocksStore;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,8 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
   private final PeerTransport transport;
   private final Chaos chaos;
   private final Metrics metrics;
+  private final KvSnapshots snapshots;
+  private final java.util.function.LongSupplier logBytes;
   private final long startNanos = System.nanoTime();
 
   AdminServiceImpl(
@@ -40,12 +43,57 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
       ServerConfig config,
       PeerTransport transport,
       Chaos chaos,
-      Metrics metrics) {
+      Metrics metrics,
+      KvSnapshots snapshots,
+      java.util.function.LongSupplier logBytes) {
     this.node = node;
     this.config = config;
     this.transport = transport;
     this.chaos = chaos;
     this.metrics = metrics;
+    this.snapshots = snapshots;
+    this.logBytes = logBytes;
+  }
+
+  /**
+   * A backup: ReadIndex on the node's loop (only a leader that still leads answers OK), then a
+   * point-in-time image of the state machine as of its applied index, which includes every write
+   * committed before the call; streamed from another thread, paced by the call's readiness.
+   */
+  @Override
+  public void saveSnapshot(
+      io.raftkv.proto.admin.SaveSnapshotRequest req,
+      StreamObserver<io.raftkv.proto.snapshot.SnapshotChunk> out) {
+    io.grpc.stub.ServerCallStreamObserver<io.raftkv.proto.snapshot.SnapshotChunk> call =
+        (io.grpc.stub.ServerCallStreamObserver<io.raftkv.proto.snapshot.SnapshotChunk>) out;
+    Object ready = SnapshotStreamer.onReady(call);
+    node.execute(
+        rt ->
+            rt.read(
+                outcome -> {
+                  if (outcome.kind() != io.raftkv.node.Outcome.Kind.OK) {
+                    int leader = outcome.leaderId();
+                    call.onError(
+                        io.grpc.Status.FAILED_PRECONDITION
+                            .withDescription(
+                                "not the leader"
+                                    + (leader >= 0
+                                        ? "; the leader is node "
+                                            + leader
+                                            + " at "
+                                            + config.kvsAddressOf(leader)
+                                        : ""))
+                            .asRuntimeException());
+                    return;
+                  }
+                  // Answered once the read point is applied: the image is taken right now.
+                  KvSnapshots.Image image = (KvSnapshots.Image) rt.openSnapshot();
+                  Thread t =
+                      new Thread(
+                          () -> SnapshotStreamer.serve(image, call, ready), "snapshot-backup");
+                  t.setDaemon(true);
+                  t.start();
+                }));
   }
 
   @Override
@@ -82,7 +130,8 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
         p.setMatchIndex(pr.matchIndex())
             .setNextIndex(pr.nextIndex())
             .setReplicating(pr.replicating())
-            .setInflight(pr.inflight());
+            .setInflight(pr.inflight())
+            .setPendingSnapshot(pr.pendingSnapshot());
       }
       Chaos.PeerCounters c = chaos.counters(id);
       if (c != null) {
@@ -109,6 +158,16 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
             .setMessagesReceived(received)
             .setMessagesDropped(dropped));
     b.addAllLatencies(metrics.latencies(resetLatencies));
+    RocksStore.LastSnapshot last = snapshots.last();
+    if (last != null) {
+      b.setSnapshot(
+          io.raftkv.proto.admin.SnapshotStatus.newBuilder()
+              .setIndex(last.header().getMeta().getIndex())
+              .setTerm(last.header().getMeta().getTerm())
+              .setBytes(Math.max(0, last.bytes()))
+              .setTakenAtMillis(last.header().getTakenAtMillis()));
+    }
+    b.setLogBytes(Math.max(0, logBytes.getAsLong()));
     return b.build();
   }
 
@@ -122,8 +181,8 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
         .setLeaderAddress(config.kvsAddressOf(s.leaderId()))
         .setCommitIndex(s.commitIndex())
         .setAppliedIndex(s.appliedIndex())
-        // No log compaction: the log always starts at index 1.
-        .setFirstIndex(s.lastIndex() > 0 ? 1 : 0)
+        // The log starts after its snapshot (§7).
+        .setFirstIndex(s.snapshotIndex() + 1)
         .setLastIndex(s.lastIndex())
         .setLastTerm(s.lastTerm())
         .setStableIndex(s.stableIndex())

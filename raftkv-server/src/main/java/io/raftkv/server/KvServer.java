@@ -142,7 +142,8 @@ public final class KvServer implements AutoCloseable {
               config.kvsHost(),
               config.kvsPort(),
               new KvServiceImpl(node, service),
-              new AdminServiceImpl(node, config, transport, chaos, metrics));
+              new AdminServiceImpl(
+                  node, config, transport, chaos, metrics, snapshots, store::logBytes));
     } catch (RuntimeException e) {
       store.close();
       throw e;

@@ -3,10 +3,11 @@ package io.raftkv.server;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftkv.node.SnapshotImage;
 import io.raftkv.proto.raft.SnapshotMeta;
+import io.raftkv.proto.snapshot.CorruptSnapshotException;
 import io.raftkv.proto.snapshot.SnapshotColumn;
 import io.raftkv.proto.snapshot.SnapshotHeader;
+import io.raftkv.proto.snapshot.SnapshotStreams;
 import io.raftkv.proto.snapshot.SnapshotTrailer;
-import io.raftkv.storage.CorruptSnapshotException;
 import io.raftkv.storage.KvStateMachine;
 import io.raftkv.storage.RocksStore;
 import io.raftkv.storage.SnapshotFormat;
@@ -104,7 +105,7 @@ final class KvSnapshots {
     RocksStore.KvColumns columns = store.stageKv();
     boolean done = false;
     try (Stager stager = new Stager(columns)) {
-      SnapshotFormat.Summary summary = SnapshotFormat.read(in, stager::add);
+      SnapshotStreams.Summary summary = SnapshotStreams.read(in, stager::add);
       stager.flush();
       SnapshotHeader h = summary.header();
       if (!h.getClusterId().equals(clusterId)) {
@@ -177,10 +178,10 @@ final class KvSnapshots {
   final class Staged implements SnapshotImage {
     private final SnapshotMeta meta;
     private final RocksStore.KvColumns columns;
-    private final SnapshotFormat.Summary summary;
+    private final SnapshotStreams.Summary summary;
     private final AtomicBoolean settled = new AtomicBoolean();
 
-    Staged(SnapshotMeta meta, RocksStore.KvColumns columns, SnapshotFormat.Summary summary) {
+    Staged(SnapshotMeta meta, RocksStore.KvColumns columns, SnapshotStreams.Summary summary) {
       this.meta = meta;
       this.columns = columns;
       this.summary = summary;
@@ -191,7 +192,7 @@ final class KvSnapshots {
       return meta;
     }
 
-    SnapshotFormat.Summary summary() {
+    SnapshotStreams.Summary summary() {
       return summary;
     }
 

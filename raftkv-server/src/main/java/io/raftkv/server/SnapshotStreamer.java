@@ -259,4 +259,80 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
   public void close() {
     transfers.shutdownNow();
   }
+
+  /** A monitor notified whenever {@code call} becomes ready; set in the service method itself. */
+  static Object onReady(io.grpc.stub.ServerCallStreamObserver<?> call) {
+    Object ready = new Object();
+    call.setOnReadyHandler(
+        () -> {
+          synchronized (ready) {
+            ready.notifyAll();
+          }
+        });
+    return ready;
+  }
+
+  /**
+   * Streams {@code image} to a client call (a backup, {@code clt snapshot save}) in checksummed
+   * chunks, each sent when the call is ready for it; closes the image.
+   *
+   * @param ready notified by the call's on-ready handler ({@link #onReady}, which must be set
+   *     before the service method returns)
+   */
+  static void serve(
+      KvSnapshots.Image image,
+      io.grpc.stub.ServerCallStreamObserver<SnapshotChunk> call,
+      Object ready) {
+    long[] offset = {0};
+    try (image;
+        OutputStream out =
+            new java.io.BufferedOutputStream(
+                new OutputStream() {
+                  @Override
+                  public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                  }
+
+                  @Override
+                  public void write(byte[] b, int off, int len) throws IOException {
+                    synchronized (ready) {
+                      while (!call.isReady()) {
+                        if (call.isCancelled()) {
+                          throw new IOException("the client went away");
+                        }
+                        try {
+                          ready.wait(100);
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                          throw new InterruptedIOException();
+                        }
+                      }
+                    }
+                    CRC32C crc = new CRC32C();
+                    crc.update(b, off, len);
+                    call.onNext(
+                        SnapshotChunk.newBuilder()
+                            .setOffset(offset[0])
+                            .setData(ByteString.copyFrom(b, off, len))
+                            .setCrc32C((int) crc.getValue())
+                            .build());
+                    offset[0] += len;
+                  }
+                },
+                CHUNK_BYTES)) {
+      image.writeTo(out);
+      out.flush();
+      call.onCompleted();
+    } catch (IOException | RuntimeException | Error e) {
+      log.warn("backup snapshot failed: {}", e.toString());
+      try {
+        call.onError(
+            io.grpc.Status.INTERNAL
+                .withDescription("snapshot failed: " + e.getMessage())
+                .asRuntimeException());
+      } catch (RuntimeException ended) {
+        // the call is over already
+      }
+    }
+  }
 }

@@ -53,6 +53,14 @@ public final class SvrMain implements Callable<Integer> {
   Path dataDir;
 
   @Option(
+      names = "--restore",
+      paramLabel = "FILE",
+      description =
+          "Bootstrap this node's (empty) data directory from a backup made by 'clt snapshot"
+              + " save', then start. Every node of a new cluster restores the same file.")
+  Path restore;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Properties file of defaults for these options (keys: long names, no dashes).")
@@ -227,6 +235,23 @@ public final class SvrMain implements Callable<Integer> {
       config = toConfig();
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+    }
+    if (restore != null) {
+      try {
+        io.raftkv.proto.raft.SnapshotMeta meta = SnapshotRestore.restore(config, restore);
+        System.err.println(
+            "svr: restored "
+                + restore
+                + " (index "
+                + meta.getIndex()
+                + ", term "
+                + meta.getTerm()
+                + ") into "
+                + config.dataDir());
+      } catch (RuntimeException e) {
+        System.err.println("svr: " + e.getMessage());
+        return 1;
+      }
     }
     KvServer server;
     try {

@@ -430,6 +430,16 @@ public final class RocksStore implements AutoCloseable {
     }
   }
 
+  /** The Raft log's size on disk (SST files and memtables), or -1 if RocksDB cannot tell. */
+  public long logBytes() {
+    try {
+      return db.getLongProperty(logColumn(), "rocksdb.total-sst-files-size")
+          + db.getLongProperty(logColumn(), "rocksdb.cur-size-all-mem-tables");
+    } catch (RocksDBException e) {
+      return -1;
+    }
+  }
+
   /** The last snapshot recorded, or null. */
   public LastSnapshot lastSnapshot() {
     try {

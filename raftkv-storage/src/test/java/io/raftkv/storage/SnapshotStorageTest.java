@@ -9,8 +9,10 @@ import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.SnapshotMeta;
+import io.raftkv.proto.snapshot.CorruptSnapshotException;
 import io.raftkv.proto.snapshot.SnapshotHeader;
 import io.raftkv.proto.snapshot.SnapshotRecord;
+import io.raftkv.proto.snapshot.SnapshotStreams;
 import io.raftkv.raft.PersistentState;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -71,9 +73,9 @@ class SnapshotStorageTest {
     }
   }
 
-  private static SnapshotFormat.Summary read(byte[] stream, List<SnapshotRecord> into)
+  private static SnapshotStreams.Summary read(byte[] stream, List<SnapshotRecord> into)
       throws IOException {
-    return SnapshotFormat.read(new ByteArrayInputStream(stream), into::add);
+    return SnapshotStreams.read(new ByteArrayInputStream(stream), into::add);
   }
 
   @Test
@@ -83,7 +85,7 @@ class SnapshotStorageTest {
       sm.apply(List.of(put(1, 1, "a", "1"), put(2, 1, "b", "2")));
       byte[] stream = snapshotOf(store, meta(2, 1));
       List<SnapshotRecord> records = new ArrayList<>();
-      SnapshotFormat.Summary s = read(stream, records);
+      SnapshotStreams.Summary s = read(stream, records);
       assertThat(s.header().getMeta()).isEqualTo(meta(2, 1));
       assertThat(s.trailer().getKeys()).isEqualTo(2);
       assertThat(s.bytes()).isEqualTo(stream.length);

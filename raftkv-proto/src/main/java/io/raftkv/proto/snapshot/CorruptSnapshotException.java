@@ -1,4 +1,4 @@
-package io.raftkv.storage;
+package io.raftkv.proto.snapshot;
 
 import java.io.IOException;
 
