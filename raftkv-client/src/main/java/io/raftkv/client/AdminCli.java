@@ -38,7 +38,8 @@ final class AdminCli {
           "Usage: clt status (-p PORT | -s HOST:PORT[,HOST:PORT...]) [--json] [--latency]",
           "                  [--reset-latencies] [--timeout-ms MS]",
           "Prints each node's state as a table: endpoint, id, role, term, leader, commit and",
-          "applied index, last log index, and on the leader each peer's match index.",
+          "applied index, the log's first and last index and size on disk, the last snapshot",
+          "(index/term), and on the leader each peer's match index (and a snapshot in flight).",
           "  -p PORT          The one server at 127.0.0.1:PORT.",
           "  -s, --servers HOST:PORT,...",
           "                   Several servers (a bare port means 127.0.0.1), one row each.",
@@ -288,7 +289,10 @@ final class AdminCli {
             "LEADER",
             "COMMIT",
             "APPLIED",
+            "FIRST INDEX",
             "LAST INDEX",
+            "LOG MIB",
+            "SNAPSHOT",
             "PEER MATCH");
     for (Answer<StatusResponse> a : answers) {
       StatusResponse s = a.response();
@@ -300,6 +304,9 @@ final class AdminCli {
         for (PeerStatus p : s.getPeersList()) {
           match.append(match.length() == 0 ? "" : " ").append(p.getId()).append(':');
           match.append(p.getMatchIndex());
+          if (p.getPendingSnapshot() > 0) {
+            match.append("(snapshot ").append(p.getPendingSnapshot()).append(')');
+          }
         }
       }
       t.row(
@@ -310,7 +317,10 @@ final class AdminCli {
           s.getLeaderId() < 0 ? "-" : num(s.getLeaderId()),
           num(s.getCommitIndex()),
           num(s.getAppliedIndex()),
+          num(s.getFirstIndex()),
           num(s.getLastIndex()),
+          String.format("%.1f", s.getLogBytes() / 1048576.0),
+          s.hasSnapshot() ? s.getSnapshot().getIndex() + "/t" + s.getSnapshot().getTerm() : "-",
           match.toString());
     }
     t.print(out);
