@@ -86,6 +86,26 @@ class BackupRestoreTest {
     assertThat(svr.err).contains("not a valid snapshot");
     assertThat(data).doesNotExist();
 
+    // A truncated file, and another cluster's snapshot, are refused the same way.
+    Path cut = dir.resolve("cut.snap");
+    Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(backup), 40));
+    Svr truncated = svr(dir, "--data-dir", data.toString(), "--restore", cut.toString());
+    assertThat(truncated.exit).as(truncated.err).isEqualTo(1);
+    assertThat(truncated.err).contains("truncated");
+    assertThat(data).doesNotExist();
+    Svr other =
+        svr(
+            dir,
+            "--data-dir",
+            data.toString(),
+            "--cluster-id",
+            "staging",
+            "--restore",
+            backup.toString());
+    assertThat(other.exit).as(other.err).isEqualTo(1);
+    assertThat(other.err).contains("cluster 'prod'");
+    assertThat(data).doesNotExist();
+
     // A data directory that is not empty is refused too, and left as it was.
     Files.createDirectories(data);
     Files.writeString(data.resolve("keep-me"), "x");
@@ -104,13 +124,18 @@ class BackupRestoreTest {
 
   private record Svr(int exit, String err) {}
 
-  /** Runs svr (which must exit at once) as node 0 of a one-node cluster on free ports. */
+  /**
+   * Runs svr (which must exit at once) as node 0 of a one-node cluster on free ports, in cluster
+   * "prod" unless the arguments name another.
+   */
   private static Svr svr(Path dir, String... args) throws Exception {
     int[] ports = FreePorts.pick(2);
     List<String> cmd = new ArrayList<>();
     cmd.add(LocalCluster.SVR.toString());
-    cmd.addAll(
-        List.of("-r", "" + ports[0], "-i", "0", "-p", "" + ports[1], "--cluster-id", "prod"));
+    cmd.addAll(List.of("-r", "" + ports[0], "-i", "0", "-p", "" + ports[1]));
+    if (!List.of(args).contains("--cluster-id")) {
+      cmd.addAll(List.of("--cluster-id", "prod"));
+    }
     cmd.addAll(List.of(args));
     Process p =
         new ProcessBuilder(cmd)
