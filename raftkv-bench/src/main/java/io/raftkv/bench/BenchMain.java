@@ -27,7 +27,10 @@ import picocli.CommandLine.Option;
       BaselineCommand.class,
       InsertReadCommand.class,
       OneShotCommand.class,
-      FailoverCommand.class
+      FailoverCommand.class,
+      DiskCommand.class,
+      CatchupCommand.class,
+      CompactionCommand.class
     })
 public final class BenchMain implements Callable<Integer> {
 

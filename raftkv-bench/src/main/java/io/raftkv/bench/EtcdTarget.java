@@ -46,6 +46,8 @@ final class EtcdTarget implements Target {
   private final Path dataDir;
   private final boolean keepData;
   private final Client[] clients;
+  // Each started member's command line, so that a stopped member can be started again as it was.
+  private final List<List<String>> commands = new ArrayList<>();
 
   private EtcdTarget(
       List<String> endpoints,
@@ -97,6 +99,15 @@ final class EtcdTarget implements Target {
    * and etcd's default durability (WAL fsync on), and waits until a write goes through.
    */
   static EtcdTarget start(Path etcd, int nodes, int connections, boolean keepData) {
+    return start(etcd, nodes, connections, keepData, List.of());
+  }
+
+  /**
+   * As {@link #start(Path, int, int, boolean)}, with {@code extraArgs} added to every member's
+   * command line (after bench's own flags, so that they win: etcd keeps a flag's last value).
+   */
+  static EtcdTarget start(
+      Path etcd, int nodes, int connections, boolean keepData, List<String> extraArgs) {
     Path dir;
     try {
       dir = Files.createTempDirectory("etcd-bench-");
@@ -124,7 +135,9 @@ final class EtcdTarget implements Target {
                 + nodes
                 + " members started by bench ("
                 + etcd
-                + ", defaults: WAL fsync on), data in "
+                + ", defaults: WAL fsync on"
+                + (extraArgs.isEmpty() ? "" : "; " + String.join(" ", extraArgs))
+                + "), data in "
                 + dir,
             procs,
             dir,
@@ -132,36 +145,34 @@ final class EtcdTarget implements Target {
     try {
       for (int i = 0; i < nodes; i++) {
         List<String> cmd =
-            List.of(
-                etcd.toString(),
-                "--name",
-                "m" + i,
-                "--data-dir",
-                dir.resolve("m" + i).toString(),
-                "--listen-client-urls",
-                clientUrls.get(i),
-                "--advertise-client-urls",
-                clientUrls.get(i),
-                "--listen-peer-urls",
-                peerUrls.get(i),
-                "--initial-advertise-peer-urls",
-                peerUrls.get(i),
-                "--initial-cluster",
-                initial.toString(),
-                "--initial-cluster-token",
-                "bench-" + dir.getFileName(),
-                "--initial-cluster-state",
-                "new",
-                "--logger",
-                "zap",
-                "--log-level",
-                "warn");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
-        // An ETCD_* variable in our environment would override the flags above.
-        pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_"));
-        pb.redirectErrorStream(true);
-        pb.redirectOutput(dir.resolve("m" + i + ".log").toFile());
-        procs.add(pb.start());
+            new ArrayList<>(
+                List.of(
+                    etcd.toString(),
+                    "--name",
+                    "m" + i,
+                    "--data-dir",
+                    dir.resolve("m" + i).toString(),
+                    "--listen-client-urls",
+                    clientUrls.get(i),
+                    "--advertise-client-urls",
+                    clientUrls.get(i),
+                    "--listen-peer-urls",
+                    peerUrls.get(i),
+                    "--initial-advertise-peer-urls",
+                    peerUrls.get(i),
+                    "--initial-cluster",
+                    initial.toString(),
+                    "--initial-cluster-token",
+                    "bench-" + dir.getFileName(),
+                    "--initial-cluster-state",
+                    "new",
+                    "--logger",
+                    "zap",
+                    "--log-level",
+                    "warn"));
+        cmd.addAll(extraArgs);
+        t.commands.add(List.copyOf(cmd));
+        procs.add(t.launch(i));
       }
       for (int i = 0; i < nodes; i++) {
         ServerProcesses.awaitListening(
@@ -180,6 +191,53 @@ final class EtcdTarget implements Target {
       t.close();
       throw e;
     }
+  }
+
+  /** Starts member i's process; its log is appended to, so a restart keeps the earlier lines. */
+  private Process launch(int i) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(commands.get(i)).directory(dataDir.toFile());
+    // An ETCD_* variable in our environment would override the flags.
+    pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_"));
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(i).toFile()));
+    return pb.start();
+  }
+
+  /** SIGTERM to member i (a clean stop), then waits until it has gone; SIGKILL after 10 s. */
+  void stop(int i) throws InterruptedException {
+    Process p = processes.get(i);
+    p.destroy();
+    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("etcd member " + i + " still alive after SIGKILL");
+      }
+    }
+  }
+
+  /** Starts member i again with its earlier command line (same ports and data directory). */
+  void restart(int i, Duration limit) throws IOException {
+    if (processes.get(i).isAlive()) {
+      throw new IllegalStateException("etcd member " + i + " is still running");
+    }
+    processes.set(i, launch(i));
+    String url = endpoints.get(i);
+    ServerProcesses.awaitListening(
+        "etcd member " + i,
+        processes.get(i),
+        Integer.parseInt(url.substring(url.lastIndexOf(':') + 1)),
+        limit,
+        logFile(i));
+  }
+
+  /** Member i's data directory, or null for an existing cluster. */
+  Path nodeDir(int i) {
+    return dataDir == null ? null : dataDir.resolve("m" + i);
+  }
+
+  /** Member i's log (its stdout and stderr), or null for an existing cluster. */
+  Path logFile(int i) {
+    return dataDir == null ? null : dataDir.resolve("m" + i + ".log");
   }
 
   static String version(Path etcd) {

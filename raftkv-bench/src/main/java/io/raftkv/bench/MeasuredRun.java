@@ -26,21 +26,26 @@ record MeasuredRun(Measurement measurement, ServerRss rss, CpuMeter.CpuUse cpu) 
       if (progress != null) {
         progress.printf("[%s] %s%n", system, t.describe());
       }
-      // The sampler starts its clock a little before the Runner does (sessions are opened in
-      // between), so its first sample falls just before the end of the warm-up, under load.
-      RssSampler sampler = RssSampler.start(t, w.warmup(), RSS_PERIOD);
-      CpuMeter cpuMeter = CpuMeter.start(t, w.warmup());
-      Measurement m;
-      ServerRss rss;
-      CpuMeter.CpuUse cpu;
-      try {
-        m = new Runner(t, w, progress).run();
-      } finally {
-        // Before try-with-resources closes the target: the servers must still be there.
-        rss = sampler.stop();
-        cpu = cpuMeter.stop();
-      }
-      return new MeasuredRun(m, rss, cpu);
+      return measure(t, w, progress);
     }
+  }
+
+  /** Runs the workload on a cluster already started, sampling its servers' memory and CPU. */
+  static MeasuredRun measure(Target t, Workload w, PrintStream progress) throws Exception {
+    // The sampler starts its clock a little before the Runner does (sessions are opened in
+    // between), so its first sample falls just before the end of the warm-up, under load.
+    RssSampler sampler = RssSampler.start(t, w.warmup(), RSS_PERIOD);
+    CpuMeter cpuMeter = CpuMeter.start(t, w.warmup());
+    Measurement m;
+    ServerRss rss;
+    CpuMeter.CpuUse cpu;
+    try {
+      m = new Runner(t, w, progress).run();
+    } finally {
+      // Before the caller closes the target: the servers must still be there.
+      rss = sampler.stop();
+      cpu = cpuMeter.stop();
+    }
+    return new MeasuredRun(m, rss, cpu);
   }
 }

@@ -171,6 +171,26 @@ final class RaftkvTarget implements Target {
     processes.get(i).destroyForcibly();
   }
 
+  /** SIGTERM to node i (a clean stop), then waits until it has gone; SIGKILL after 10 s. */
+  void stop(int i) throws InterruptedException {
+    Process p = processes.get(i);
+    p.destroy();
+    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      awaitExit(i, Duration.ofSeconds(10));
+    }
+  }
+
+  /** Node i's data directory, or null for an existing cluster. */
+  Path nodeDir(int i) {
+    return dataDir == null ? null : dataDir.resolve("node-" + i);
+  }
+
+  /** Node i's log (its stdout and stderr), or null for an existing cluster. */
+  Path logFile(int i) {
+    return dataDir == null ? null : dataDir.resolve("node-" + i + ".log");
+  }
+
   /** Waits until node i's process has gone. */
   void awaitExit(int i, Duration limit) throws InterruptedException {
     if (!processes.get(i).waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {

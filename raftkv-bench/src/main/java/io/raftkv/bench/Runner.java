@@ -23,6 +23,8 @@ final class Runner {
   private final Target target;
   private final Workload w;
   private final PrintStream progress;
+  private final java.util.concurrent.atomic.LongAdder completed =
+      new java.util.concurrent.atomic.LongAdder();
 
   Runner(Target target, Workload w, PrintStream progress) {
     this.target = target;
@@ -149,6 +151,11 @@ final class Runner {
 
   private volatile boolean volatileStop;
 
+  /** Operations completed without error so far, warm-up included (for samplers running beside). */
+  long completed() {
+    return completed.sum();
+  }
+
   private void loop(
       Target.Session s,
       SplittableRandom rnd,
@@ -182,6 +189,7 @@ final class Runner {
         }
         long micros = Math.max(1, (System.nanoTime() - t0) / 1000);
         rec[op.ordinal()].recordValue(micros);
+        completed.increment();
       } catch (Exception e) {
         if (volatileStop) {
           return;
