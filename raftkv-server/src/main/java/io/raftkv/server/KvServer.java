@@ -48,6 +48,14 @@ public final class KvServer implements AutoCloseable {
   private final KvSnapshots snapshots;
   private final SnapshotStreamer snapshotStreamer;
   private final SnapshotReceiver snapshotReceiver;
+
+  /**
+   * One connection per peer for snapshots, apart from the message stream's: megabytes of chunks
+   * queued in one HTTP/2 connection would hold heartbeats and votes back behind them.
+   */
+  private final java.util.Map<Integer, io.grpc.ManagedChannel> snapshotChannels =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private final Server raftServer;
   private final Server kvsServer;
 
@@ -110,7 +118,7 @@ public final class KvServer implements AutoCloseable {
       this.node = new RaftNode<>(runtime, KvServer::halt);
       this.snapshotStreamer =
           new SnapshotStreamer(
-              transport::channel,
+              this::snapshotChannel,
               node,
               config.snapshots().maxBytesPerSecond(),
               config.snapshots().timeoutMillis());
@@ -148,6 +156,18 @@ public final class KvServer implements AutoCloseable {
       store.close();
       throw e;
     }
+  }
+
+  private io.grpc.ManagedChannel snapshotChannel(int peer) {
+    return snapshotChannels.computeIfAbsent(
+        peer,
+        id -> {
+          PeerAddress a = config.raftPeersById().get(id);
+          return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(
+                  a.host(), a.port())
+              .usePlaintext()
+              .build();
+        });
   }
 
   /** Opens the data directory, binds both ports and starts the node. */
@@ -277,6 +297,7 @@ public final class KvServer implements AutoCloseable {
     node.close();
     snapshotStreamer.close();
     snapshotReceiver.close();
+    snapshotChannels.values().forEach(io.grpc.ManagedChannel::shutdownNow);
     transport.close();
     try {
       // Calls still queued for the stopped loop will never be answered: cancel them (the client

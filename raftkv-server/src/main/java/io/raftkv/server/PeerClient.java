@@ -54,10 +54,6 @@ final class PeerClient implements AutoCloseable {
   private boolean flushScheduled;
   private volatile boolean closed;
 
-  ManagedChannel channel() {
-    return channel;
-  }
-
   /** A message held back by a chaos delay until {@code dueNanos} (System.nanoTime()). */
   private record Delayed(long dueNanos, RaftMessage message) {}
 

@@ -83,15 +83,6 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
     return p == null ? 0 : p.dropped();
   }
 
-  /** The channel to peer {@code id} (for snapshot transfers beside the message stream). */
-  io.grpc.ManagedChannel channel(int id) {
-    PeerClient p = peers.get(id);
-    if (p == null) {
-      throw new IllegalArgumentException("no peer " + id);
-    }
-    return p.channel();
-  }
-
   @Override
   public void close() {
     peers.values().forEach(PeerClient::close);

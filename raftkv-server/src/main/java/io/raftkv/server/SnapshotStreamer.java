@@ -39,6 +39,7 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
   static final int CHUNK_BYTES = 1 << 20;
 
   private final IntFunction<ManagedChannel> channels;
+  private final Backoff backoff = new Backoff();
   private final RaftNode<?> node;
   private final long bytesPerSecond;
   private final long deadlineMillis;
@@ -74,15 +75,20 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
             boolean delivered = false;
             long t0 = System.nanoTime();
             try (image) {
+              backoff.check(to);
               long bytes = transfer(message, (KvSnapshots.Image) image);
               delivered = true;
+              backoff.succeeded(to);
               log.info(
                   "sent snapshot {} ({} bytes) to node {} in {} ms",
                   message.getInstallSnapshot().getMeta().getIndex(),
                   bytes,
                   to,
                   TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+            } catch (Backoff.Waiting e) {
+              // A follower that failed the last transfer: no new stream before its backoff ends.
             } catch (Exception e) {
+              backoff.failed(to);
               log.warn(
                   "snapshot {} to node {} failed: {}",
                   message.getInstallSnapshot().getMeta().getIndex(),
@@ -94,6 +100,46 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
           });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       image.close(); // shutting down
+    }
+  }
+
+  /**
+   * Per follower, how long to wait before the next transfer after failed ones: 100 ms doubling to 5
+   * s. The core asks again at every heartbeat after a failure; a follower that is down or
+   * restarting must not get a new stream (and its image) each time.
+   */
+  static final class Backoff {
+    static final long MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    static final long MAX_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    /** Thrown by {@link #check} while a follower's backoff lasts. */
+    static final class Waiting extends Exception {
+      Waiting() {
+        super(null, null, false, false);
+      }
+    }
+
+    private final java.util.Map<Integer, long[]> state =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * @throws Waiting the follower's last transfer failed less than its backoff ago
+     */
+    void check(int peer) throws Waiting {
+      long[] s = state.get(peer);
+      if (s != null && System.nanoTime() - s[0] < 0) {
+        throw new Waiting();
+      }
+    }
+
+    void failed(int peer) {
+      long[] s = state.computeIfAbsent(peer, p -> new long[] {0, MIN_NANOS / 2});
+      s[1] = Math.min(MAX_NANOS, s[1] * 2);
+      s[0] = System.nanoTime() + s[1];
+    }
+
+    void succeeded(int peer) {
+      state.remove(peer);
     }
   }
 
