@@ -300,11 +300,14 @@ final class Leader {
     raft.send(to).setInstallSnapshot(InstallSnapshotRequest.newBuilder().setMeta(meta));
   }
 
-  /** The driver's word on a snapshot sent to {@code to}: it arrived, or the transfer failed. */
-  void snapshotDone(int to, boolean delivered) {
+  /**
+   * The driver's word on snapshot {@code index} sent to {@code to}: it arrived, or the transfer
+   * failed.
+   */
+  void snapshotDone(int to, long index, boolean delivered) {
     Progress pr = tracker.progress(to);
     if (pr != null) {
-      pr.snapshotDone(delivered);
+      pr.snapshotDone(index, delivered);
     }
   }
 

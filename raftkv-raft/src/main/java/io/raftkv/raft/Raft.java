@@ -211,14 +211,20 @@ public final class Raft {
   }
 
   /**
-   * The driver's word on a snapshot this leader sent to {@code to} (an {@code install_snapshot}
-   * message): it arrived and was handed to the follower, or the transfer failed. The follower is
-   * probed again at the next heartbeat; until this call (or the follower's answer), it gets nothing
-   * but heartbeats. Ignored when this node no longer leads.
+   * The driver's word on a snapshot this leader sent (the {@code install_snapshot} message it
+   * handed out, {@code sent}): it arrived and was handed to the follower, or the transfer failed.
+   * The follower is probed again at the next heartbeat; until this call (or the follower's answer),
+   * it gets nothing but heartbeats. Ignored when this node no longer leads, when the message is of
+   * an earlier term, or when it is not the snapshot now in flight to that follower: a transfer's
+   * report may arrive after its leader stepped down and was elected again, or after another
+   * transfer to the same follower began, and must not end that one.
    */
-  public void reportSnapshot(int to, boolean delivered) {
-    if (role == Role.LEADER) {
-      leader.snapshotDone(to, delivered);
+  public void reportSnapshot(RaftMessage sent, boolean delivered) {
+    if (!sent.hasInstallSnapshot()) {
+      throw new IllegalArgumentException("not an install_snapshot message: " + sent);
+    }
+    if (role == Role.LEADER && sent.getTerm() == term) {
+      leader.snapshotDone(sent.getTo(), sent.getInstallSnapshot().getMeta().getIndex(), delivered);
     }
   }
 

@@ -162,6 +162,67 @@ class LogCompactionTest {
     assertThat(net.node(3).applied).isEqualTo(net.node(1).applied);
   }
 
+  /**
+   * A snapshot in flight to node 3 (sent by leader 1, not yet delivered): node 3 had 3 entries, the
+   * leader compacted to 6 and applied 8, so the snapshot is of index 8.
+   */
+  private static RaftMessage snapshotInFlight(TestNetwork net) {
+    net.isolate(3);
+    for (int i = 0; i < 5; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 6);
+    net.heal();
+    net.raft(1).tick(); // heartbeat: node 3 rejects, and is sent a snapshot
+    net.deliverWave(); // the heartbeat
+    net.deliverWave(); // the rejection
+    List<RaftMessage> snapshot = net.take(RaftMessage::hasInstallSnapshot);
+    assertThat(snapshot).hasSize(1);
+    assertThat(snapshot.get(0).getInstallSnapshot().getMeta().getIndex()).isEqualTo(8);
+    return snapshot.get(0);
+  }
+
+  /**
+   * A transfer's report can outlive its turn: the leader stepped down and was elected again, or
+   * gave up on the transfer and sent another one meanwhile. A report about any other snapshot than
+   * the one in flight must not end it (else the leader starts a second transfer to the same
+   * follower beside the first, or believes a snapshot arrived that did not).
+   */
+  @Test
+  void aReportAboutAnotherSnapshotLeavesTheOneInFlightAlone() {
+    TestNetwork net = clusterWith(2);
+    RaftMessage inFlight = snapshotInFlight(net);
+    RaftMessage earlier =
+        inFlight.toBuilder()
+            .setInstallSnapshot(
+                inFlight.getInstallSnapshot().toBuilder()
+                    .setMeta(inFlight.getInstallSnapshot().getMeta().toBuilder().setIndex(5)))
+            .build();
+    RaftMessage ofAnEarlierTerm = inFlight.toBuilder().setTerm(inFlight.getTerm() - 1).build();
+
+    net.raft(1).reportSnapshot(earlier, true);
+    net.raft(1).reportSnapshot(ofAnEarlierTerm, false);
+    for (int tick = 0; tick < 3; tick++) {
+      net.raft(1).tick();
+    }
+
+    assertThat(net.raft(1).status().peers().get(3).pendingSnapshot()).isEqualTo(8);
+    assertThat(net.take(TestNetwork.to(3)))
+        .isNotEmpty()
+        .allSatisfy(
+            m -> {
+              assertThat(m.hasInstallSnapshot()).as("a second transfer").isFalse();
+              assertThat(m.getAppendRequest().getEntriesCount()).isZero();
+            });
+
+    // Its own report ends it: the next heartbeat sends a new one.
+    net.raft(1).reportSnapshot(inFlight, false);
+    assertThat(net.raft(1).status().peers().get(3).pendingSnapshot()).isZero();
+    net.raft(1).tick();
+    assertThat(net.take(RaftMessage::hasInstallSnapshot)).hasSize(1);
+  }
+
   /** A restart loads the snapshot's index and term and the log after it (§7). */
   @Test
   void aRestartLoadsTheSnapshotAndTheLogSuffix() {
