@@ -485,8 +485,11 @@ public final class NodeRuntime<R> {
     long to = Math.min(applied - compaction.catchupEntries(), st.stableIndex());
     SnapshotMeta start;
     if (to > st.snapshotIndex()) {
+      // The core may stop short of it (a snapshot in flight still needs the entries after it).
       start = raft.compact(to);
-      storage.compact(start);
+      if (start.getIndex() > st.snapshotIndex()) {
+        storage.compact(start);
+      }
     } else {
       start = raft.snapshotMeta(st.snapshotIndex());
     }

@@ -311,6 +311,11 @@ final class Leader {
     }
   }
 
+  /** The lowest index of a snapshot in flight to a follower, {@code Long.MAX_VALUE} if none. */
+  long oldestSnapshotInFlight() {
+    return tracker.oldestSnapshotInFlight();
+  }
+
   private void sendAppendRequest(int to, long prevIndex, List<Entry> entries) {
     if (prevIndex < log.snapshotIndex()) {
       // A heartbeat to a follower behind the compacted log: the term there is gone, so it goes

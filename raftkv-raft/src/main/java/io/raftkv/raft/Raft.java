@@ -189,7 +189,8 @@ public final class Raft {
    * §7 log compaction: the state machine has made its state as of entry {@code index} durable (a
    * snapshot), so the log up to it may go. The caller then drops those entries from its storage too
    * ({@code ReadyProcessor.LogStorage#compact}). A follower that later needs them is sent a
-   * snapshot instead.
+   * snapshot instead. A leader never compacts past a snapshot it is sending (§7): the follower
+   * continues from the entries after it, so the log stops short of it until the transfer ends.
    *
    * @param index at most the applied index and the durable log's end
    * @return where the log now starts (the snapshot's index, term and configuration)
@@ -205,6 +206,9 @@ public final class Raft {
               + ", durable "
               + log.stable()
               + ")");
+    }
+    if (role == Role.LEADER) {
+      index = Math.min(index, leader.oldestSnapshotInFlight());
     }
     log.compactTo(index);
     return snapshotMeta(log.snapshotIndex());

@@ -223,6 +223,38 @@ class LogCompactionTest {
     assertThat(net.take(RaftMessage::hasInstallSnapshot)).hasSize(1);
   }
 
+  /**
+   * §7 (and the issue's rule): the core never compacts what a snapshot in flight still needs. The
+   * follower continues from the entries after the snapshot; a leader that compacted past it while
+   * the transfer ran would find the follower behind its log again as soon as the snapshot arrived,
+   * and send another, for ever under a steady write load.
+   */
+  @Test
+  void aLeaderNeverCompactsPastASnapshotInFlight() {
+    TestNetwork net = clusterWith(2);
+    RaftMessage inFlight = snapshotInFlight(net);
+    for (int i = 0; i < 3; i++) {
+      net.raft(1).propose(data("during" + i));
+      net.deliverAll();
+    }
+    assertThat(net.raft(1).status().appliedIndex()).isEqualTo(11);
+
+    SnapshotMeta start = net.compact(1, 11);
+
+    assertThat(start.getIndex()).as("stops at the snapshot in flight").isEqualTo(8);
+    assertThat(net.node(1).storage.entries)
+        .extracting(Entry::getIndex)
+        .containsExactly(9L, 10L, 11L);
+
+    // The snapshot arrives: node 3 continues from the log, with no second snapshot.
+    net.deliver(inFlight);
+    net.tickAll(2);
+    assertThat(net.sent.stream().filter(RaftMessage::hasInstallSnapshot)).hasSize(1);
+    assertThat(net.node(3).applied).isEqualTo(net.node(1).applied).hasSize(11);
+    // Nothing in flight now: the log may go.
+    assertThat(net.compact(1, 11).getIndex()).isEqualTo(11);
+  }
+
   /** A restart loads the snapshot's index and term and the log after it (§7). */
   @Test
   void aRestartLoadsTheSnapshotAndTheLogSuffix() {
