@@ -246,10 +246,17 @@ final class Leader {
     }
     boolean firstInTerm = !committedInCurrentTerm();
     log.commitTo(index);
+    boolean all = true;
     for (int peer : tracker.peers()) {
-      sendAppend(peer, true);
+      all &= sendAppend(peer, true);
     }
-    heartbeatElapsed = 0; // every follower just heard from us
+    if (all) {
+      // Every follower just heard from us. Not so if one is paused (a probe or a snapshot in
+      // flight, a full pipeline): the heartbeat keeps its schedule, or a leader that commits all
+      // the time would never re-probe such a follower, retry its failed snapshot, or reset its
+      // election timer.
+      heartbeatElapsed = 0;
+    }
     if (firstInTerm) {
       // §8: reads that waited for this leader's first commit take it as their read point.
       for (long context : reads.drainAwaitingTermCommit()) {

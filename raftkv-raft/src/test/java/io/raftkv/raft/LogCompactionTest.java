@@ -255,6 +255,62 @@ class LogCompactionTest {
     assertThat(net.compact(1, 11).getIndex()).isEqualTo(11);
   }
 
+  /**
+   * A failed transfer is retried at the next heartbeat interval even while the leader commits all
+   * the time. A commit tells every follower the new commit index, which counts as a heartbeat for
+   * the replicating ones (the heartbeat timer starts again); but a follower whose transfer failed
+   * waits for the heartbeat to be probed again, and under a steady write load it would wait for as
+   * long as the load lasts (seen in the nemesis: 27 s without a transfer to a follower behind the
+   * compacted log, until the clients paused).
+   */
+  @Test
+  void aFailedTransferIsRetriedWhileTheLeaderKeepsCommitting() {
+    TestNetwork net =
+        TestNetwork.create(
+            3,
+            7,
+            c ->
+                new RaftConfig(
+                    c.id(),
+                    c.voters(),
+                    c.electionTimeoutMinTicks(),
+                    c.electionTimeoutMaxTicks(),
+                    3,
+                    c.maxInflightAppends(),
+                    c.maxMessageBytes(),
+                    c.maxApplyBytes(),
+                    c.preVote(),
+                    c.checkQuorum()));
+    net.elect(1);
+    net.isolate(3);
+    for (int i = 0; i < 5; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 5);
+    net.heal();
+    List<RaftMessage> sent = List.of();
+    for (int tick = 0; tick < 3 && sent.isEmpty(); tick++) {
+      net.raft(1).tick(); // the heartbeat: node 3 rejects, and is sent a snapshot
+      net.deliverWave();
+      net.deliverWave();
+      sent = net.take(RaftMessage::hasInstallSnapshot);
+    }
+    assertThat(sent).hasSize(1);
+    net.raft(1).reportSnapshot(sent.get(0), false);
+
+    // A commit at every tick: node 2 acknowledges each new entry at once.
+    int retried = 0;
+    for (int tick = 0; tick < 4 * 3 && retried == 0; tick++) {
+      net.raft(1).propose(data("load" + tick));
+      net.raft(1).tick();
+      net.deliverAll();
+      retried = (int) net.sent.stream().filter(RaftMessage::hasInstallSnapshot).count() - 1;
+    }
+
+    assertThat(retried).as("snapshots sent again within 4 heartbeat intervals").isPositive();
+  }
+
   /** A restart loads the snapshot's index and term and the log after it (§7). */
   @Test
   void aRestartLoadsTheSnapshotAndTheLogSuffix() {
