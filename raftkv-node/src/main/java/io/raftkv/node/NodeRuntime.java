@@ -84,8 +84,8 @@ public final class NodeRuntime<R> {
   /**
    * Moves a snapshot to a follower beside its install_snapshot message (in the server a stream of
    * checksummed chunks). Must not block the node's loop, and must end every transfer it accepts
-   * with {@link NodeRuntime#snapshotSent} on the node's thread, or the follower waits for ever; it
-   * closes the image when done with it.
+   * with {@link NodeRuntime#snapshotSent} (with that message) on the node's thread, or the follower
+   * waits for ever; it closes the image when done with it.
    */
   public interface SnapshotSender {
     void send(RaftMessage message, SnapshotImage image);
@@ -337,11 +337,12 @@ public final class NodeRuntime<R> {
   }
 
   /**
-   * How a snapshot transfer to {@code to} ended (the {@link SnapshotSender}'s report): the leader
-   * probes the follower again at its next heartbeat.
+   * How the transfer of {@code sent} (the install_snapshot message handed to the {@link
+   * SnapshotSender}) ended: the leader probes the follower again at its next heartbeat (a report
+   * about an earlier transfer than the one in flight changes nothing).
    */
-  public void snapshotSent(int to, boolean delivered) {
-    raft.reportSnapshot(to, delivered);
+  public void snapshotSent(RaftMessage sent, boolean delivered) {
+    raft.reportSnapshot(sent, delivered);
   }
 
   /** Campaign at once. */
@@ -484,8 +485,11 @@ public final class NodeRuntime<R> {
     long to = Math.min(applied - compaction.catchupEntries(), st.stableIndex());
     SnapshotMeta start;
     if (to > st.snapshotIndex()) {
+      // The core may stop short of it (a snapshot in flight still needs the entries after it).
       start = raft.compact(to);
-      storage.compact(start);
+      if (start.getIndex() > st.snapshotIndex()) {
+        storage.compact(start);
+      }
     } else {
       start = raft.snapshotMeta(st.snapshotIndex());
     }
@@ -518,7 +522,7 @@ public final class NodeRuntime<R> {
     if (snapshotSender == null || meta.getIndex() != applied) {
       // Without snapshots (or a state machine not at the point the core described, which the
       // Ready order rules out) there is nothing to send: the follower is probed again later.
-      raft.reportSnapshot(m.getTo(), false);
+      raft.reportSnapshot(m, false);
       return;
     }
     snapshotSender.send(m, stateMachine.openSnapshot(meta));

@@ -246,10 +246,17 @@ final class Leader {
     }
     boolean firstInTerm = !committedInCurrentTerm();
     log.commitTo(index);
+    boolean all = true;
     for (int peer : tracker.peers()) {
-      sendAppend(peer, true);
+      all &= sendAppend(peer, true);
     }
-    heartbeatElapsed = 0; // every follower just heard from us
+    if (all) {
+      // Every follower just heard from us. Not so if one is paused (a probe or a snapshot in
+      // flight, a full pipeline): the heartbeat keeps its schedule, or a leader that commits all
+      // the time would never re-probe such a follower, retry its failed snapshot, or reset its
+      // election timer.
+      heartbeatElapsed = 0;
+    }
     if (firstInTerm) {
       // §8: reads that waited for this leader's first commit take it as their read point.
       for (long context : reads.drainAwaitingTermCommit()) {
@@ -300,12 +307,20 @@ final class Leader {
     raft.send(to).setInstallSnapshot(InstallSnapshotRequest.newBuilder().setMeta(meta));
   }
 
-  /** The driver's word on a snapshot sent to {@code to}: it arrived, or the transfer failed. */
-  void snapshotDone(int to, boolean delivered) {
+  /**
+   * The driver's word on snapshot {@code index} sent to {@code to}: it arrived, or the transfer
+   * failed.
+   */
+  void snapshotDone(int to, long index, boolean delivered) {
     Progress pr = tracker.progress(to);
     if (pr != null) {
-      pr.snapshotDone(delivered);
+      pr.snapshotDone(index, delivered);
     }
+  }
+
+  /** The lowest index of a snapshot in flight to a follower, {@code Long.MAX_VALUE} if none. */
+  long oldestSnapshotInFlight() {
+    return tracker.oldestSnapshotInFlight();
   }
 
   private void sendAppendRequest(int to, long prevIndex, List<Entry> entries) {

@@ -216,12 +216,15 @@ final class Progress {
   }
 
   /**
-   * The driver reports how the snapshot transfer ended. Either way the follower is probed again, at
-   * the next heartbeat rather than at once (a failed transfer is not retried in a hot loop): just
-   * past the snapshot if it arrived, just past the match if it did not.
+   * The driver reports how the transfer of snapshot {@code index} ended. Either way the follower is
+   * probed again, at the next heartbeat rather than at once (a failed transfer is not retried in a
+   * hot loop): just past the snapshot if it arrived, just past the match if it did not. A report
+   * about another snapshot than the one in flight (an earlier transfer that outlived its turn, e.g.
+   * one from before a leadership change) is ignored: it says nothing about this one, which reports
+   * for itself.
    */
-  void snapshotDone(boolean delivered) {
-    if (state != State.SNAPSHOT) {
+  void snapshotDone(long index, boolean delivered) {
+    if (state != State.SNAPSHOT || index != pendingSnapshot) {
       return;
     }
     long after = delivered ? pendingSnapshot + 1 : match + 1;

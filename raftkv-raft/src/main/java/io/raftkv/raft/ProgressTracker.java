@@ -130,6 +130,20 @@ final class ProgressTracker {
     return Quorum.isMajority(active, voterCount);
   }
 
+  /**
+   * The lowest index of a snapshot being sent to a follower (§7), or {@code Long.MAX_VALUE} if none
+   * is: the follower continues from the entries after it, so the log must keep them.
+   */
+  long oldestSnapshotInFlight() {
+    long oldest = Long.MAX_VALUE;
+    for (Progress pr : progress.values()) {
+      if (pr.state() == Progress.State.SNAPSHOT) {
+        oldest = Math.min(oldest, pr.pendingSnapshot());
+      }
+    }
+    return oldest;
+  }
+
   /** What {@link RaftStatus#peers()} reports: the leader's view of each follower, in id order. */
   Map<Integer, RaftStatus.PeerProgress> status() {
     Map<Integer, RaftStatus.PeerProgress> view = new LinkedHashMap<>();

@@ -189,7 +189,8 @@ public final class Raft {
    * §7 log compaction: the state machine has made its state as of entry {@code index} durable (a
    * snapshot), so the log up to it may go. The caller then drops those entries from its storage too
    * ({@code ReadyProcessor.LogStorage#compact}). A follower that later needs them is sent a
-   * snapshot instead.
+   * snapshot instead. A leader never compacts past a snapshot it is sending (§7): the follower
+   * continues from the entries after it, so the log stops short of it until the transfer ends.
    *
    * @param index at most the applied index and the durable log's end
    * @return where the log now starts (the snapshot's index, term and configuration)
@@ -206,19 +207,28 @@ public final class Raft {
               + log.stable()
               + ")");
     }
+    if (role == Role.LEADER) {
+      index = Math.min(index, leader.oldestSnapshotInFlight());
+    }
     log.compactTo(index);
     return snapshotMeta(log.snapshotIndex());
   }
 
   /**
-   * The driver's word on a snapshot this leader sent to {@code to} (an {@code install_snapshot}
-   * message): it arrived and was handed to the follower, or the transfer failed. The follower is
-   * probed again at the next heartbeat; until this call (or the follower's answer), it gets nothing
-   * but heartbeats. Ignored when this node no longer leads.
+   * The driver's word on a snapshot this leader sent (the {@code install_snapshot} message it
+   * handed out, {@code sent}): it arrived and was handed to the follower, or the transfer failed.
+   * The follower is probed again at the next heartbeat; until this call (or the follower's answer),
+   * it gets nothing but heartbeats. Ignored when this node no longer leads, when the message is of
+   * an earlier term, or when it is not the snapshot now in flight to that follower: a transfer's
+   * report may arrive after its leader stepped down and was elected again, or after another
+   * transfer to the same follower began, and must not end that one.
    */
-  public void reportSnapshot(int to, boolean delivered) {
-    if (role == Role.LEADER) {
-      leader.snapshotDone(to, delivered);
+  public void reportSnapshot(RaftMessage sent, boolean delivered) {
+    if (!sent.hasInstallSnapshot()) {
+      throw new IllegalArgumentException("not an install_snapshot message: " + sent);
+    }
+    if (role == Role.LEADER && sent.getTerm() == term) {
+      leader.snapshotDone(sent.getTo(), sent.getInstallSnapshot().getMeta().getIndex(), delivered);
     }
   }
 

@@ -162,6 +162,155 @@ class LogCompactionTest {
     assertThat(net.node(3).applied).isEqualTo(net.node(1).applied);
   }
 
+  /**
+   * A snapshot in flight to node 3 (sent by leader 1, not yet delivered): node 3 had 3 entries, the
+   * leader compacted to 6 and applied 8, so the snapshot is of index 8.
+   */
+  private static RaftMessage snapshotInFlight(TestNetwork net) {
+    net.isolate(3);
+    for (int i = 0; i < 5; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 6);
+    net.heal();
+    net.raft(1).tick(); // heartbeat: node 3 rejects, and is sent a snapshot
+    net.deliverWave(); // the heartbeat
+    net.deliverWave(); // the rejection
+    List<RaftMessage> snapshot = net.take(RaftMessage::hasInstallSnapshot);
+    assertThat(snapshot).hasSize(1);
+    assertThat(snapshot.get(0).getInstallSnapshot().getMeta().getIndex()).isEqualTo(8);
+    return snapshot.get(0);
+  }
+
+  /**
+   * A transfer's report can outlive its turn: the leader stepped down and was elected again, or
+   * gave up on the transfer and sent another one meanwhile. A report about any other snapshot than
+   * the one in flight must not end it (else the leader starts a second transfer to the same
+   * follower beside the first, or believes a snapshot arrived that did not).
+   */
+  @Test
+  void aReportAboutAnotherSnapshotLeavesTheOneInFlightAlone() {
+    TestNetwork net = clusterWith(2);
+    RaftMessage inFlight = snapshotInFlight(net);
+    RaftMessage earlier =
+        inFlight.toBuilder()
+            .setInstallSnapshot(
+                inFlight.getInstallSnapshot().toBuilder()
+                    .setMeta(inFlight.getInstallSnapshot().getMeta().toBuilder().setIndex(5)))
+            .build();
+    RaftMessage ofAnEarlierTerm = inFlight.toBuilder().setTerm(inFlight.getTerm() - 1).build();
+
+    net.raft(1).reportSnapshot(earlier, true);
+    net.raft(1).reportSnapshot(ofAnEarlierTerm, false);
+    for (int tick = 0; tick < 3; tick++) {
+      net.raft(1).tick();
+    }
+
+    assertThat(net.raft(1).status().peers().get(3).pendingSnapshot()).isEqualTo(8);
+    assertThat(net.take(TestNetwork.to(3)))
+        .isNotEmpty()
+        .allSatisfy(
+            m -> {
+              assertThat(m.hasInstallSnapshot()).as("a second transfer").isFalse();
+              assertThat(m.getAppendRequest().getEntriesCount()).isZero();
+            });
+
+    // Its own report ends it: the next heartbeat sends a new one.
+    net.raft(1).reportSnapshot(inFlight, false);
+    assertThat(net.raft(1).status().peers().get(3).pendingSnapshot()).isZero();
+    net.raft(1).tick();
+    assertThat(net.take(RaftMessage::hasInstallSnapshot)).hasSize(1);
+  }
+
+  /**
+   * §7 (and the issue's rule): the core never compacts what a snapshot in flight still needs. The
+   * follower continues from the entries after the snapshot; a leader that compacted past it while
+   * the transfer ran would find the follower behind its log again as soon as the snapshot arrived,
+   * and send another, for ever under a steady write load.
+   */
+  @Test
+  void aLeaderNeverCompactsPastASnapshotInFlight() {
+    TestNetwork net = clusterWith(2);
+    RaftMessage inFlight = snapshotInFlight(net);
+    for (int i = 0; i < 3; i++) {
+      net.raft(1).propose(data("during" + i));
+      net.deliverAll();
+    }
+    assertThat(net.raft(1).status().appliedIndex()).isEqualTo(11);
+
+    SnapshotMeta start = net.compact(1, 11);
+
+    assertThat(start.getIndex()).as("stops at the snapshot in flight").isEqualTo(8);
+    assertThat(net.node(1).storage.entries)
+        .extracting(Entry::getIndex)
+        .containsExactly(9L, 10L, 11L);
+
+    // The snapshot arrives: node 3 continues from the log, with no second snapshot.
+    net.deliver(inFlight);
+    net.tickAll(2);
+    assertThat(net.sent.stream().filter(RaftMessage::hasInstallSnapshot)).hasSize(1);
+    assertThat(net.node(3).applied).isEqualTo(net.node(1).applied).hasSize(11);
+    // Nothing in flight now: the log may go.
+    assertThat(net.compact(1, 11).getIndex()).isEqualTo(11);
+  }
+
+  /**
+   * A failed transfer is retried at the next heartbeat interval even while the leader commits all
+   * the time. A commit tells every follower the new commit index, which counts as a heartbeat for
+   * the replicating ones (the heartbeat timer starts again); but a follower whose transfer failed
+   * waits for the heartbeat to be probed again, and under a steady write load it would wait for as
+   * long as the load lasts (seen in the nemesis: 27 s without a transfer to a follower behind the
+   * compacted log, until the clients paused).
+   */
+  @Test
+  void aFailedTransferIsRetriedWhileTheLeaderKeepsCommitting() {
+    TestNetwork net =
+        TestNetwork.create(
+            3,
+            7,
+            c ->
+                new RaftConfig(
+                    c.id(),
+                    c.voters(),
+                    c.electionTimeoutMinTicks(),
+                    c.electionTimeoutMaxTicks(),
+                    3,
+                    c.maxInflightAppends(),
+                    c.maxMessageBytes(),
+                    c.maxApplyBytes(),
+                    c.preVote(),
+                    c.checkQuorum()));
+    net.elect(1);
+    net.isolate(3);
+    for (int i = 0; i < 5; i++) {
+      net.raft(1).propose(data("w" + i));
+      net.deliverAll();
+    }
+    net.compact(1, 5);
+    net.heal();
+    List<RaftMessage> sent = List.of();
+    for (int tick = 0; tick < 3 && sent.isEmpty(); tick++) {
+      net.raft(1).tick(); // the heartbeat: node 3 rejects, and is sent a snapshot
+      net.deliverWave();
+      net.deliverWave();
+      sent = net.take(RaftMessage::hasInstallSnapshot);
+    }
+    assertThat(sent).hasSize(1);
+    net.raft(1).reportSnapshot(sent.get(0), false);
+
+    // A commit at every tick: node 2 acknowledges each new entry at once.
+    int retried = 0;
+    for (int tick = 0; tick < 4 * 3 && retried == 0; tick++) {
+      net.raft(1).propose(data("load" + tick));
+      net.raft(1).tick();
+      net.deliverAll();
+      retried = (int) net.sent.stream().filter(RaftMessage::hasInstallSnapshot).count() - 1;
+    }
+
+    assertThat(retried).as("snapshots sent again within 4 heartbeat intervals").isPositive();
+  }
+
   /** A restart loads the snapshot's index and term and the log after it (§7). */
   @Test
   void aRestartLoadsTheSnapshotAndTheLogSuffix() {

@@ -364,7 +364,7 @@ final class TestNetwork {
     }
     to.raft.step(m);
     if (m.hasInstallSnapshot()) {
-      nodes.get(m.getFrom()).raft.reportSnapshot(m.getTo(), true);
+      nodes.get(m.getFrom()).raft.reportSnapshot(m, true);
     }
   }
 
@@ -378,7 +378,7 @@ final class TestNetwork {
   void lose(RaftMessage m) {
     if (m.hasInstallSnapshot()) {
       snapshotData.remove(m);
-      nodes.get(m.getFrom()).raft.reportSnapshot(m.getTo(), false);
+      nodes.get(m.getFrom()).raft.reportSnapshot(m, false);
     }
   }
 

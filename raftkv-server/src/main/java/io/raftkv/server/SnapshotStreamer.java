@@ -96,7 +96,7 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
                   e.toString());
             }
             boolean ok = delivered;
-            node.execute(rt -> rt.snapshotSent(to, ok));
+            node.execute(rt -> rt.snapshotSent(message, ok));
           });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       image.close(); // shutting down

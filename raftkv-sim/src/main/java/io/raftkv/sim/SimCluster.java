@@ -557,7 +557,7 @@ public final class SimCluster {
     }
     t.reported = true;
     if (nodes[m.getFrom()].generation() == t.senderGeneration) {
-      turn(m.getFrom(), rt -> rt.snapshotSent(m.getTo(), delivered));
+      turn(m.getFrom(), rt -> rt.snapshotSent(m, delivered));
     }
   }
 
