@@ -42,8 +42,12 @@ final class Cluster implements AutoCloseable {
   private final Process[] processes;
   private final boolean[] paused;
   private final ManagedChannel[] admin;
+  private final List<String> svrFlags;
 
-  Cluster(Path svr, Path dir, int size) {
+  /**
+   * @param svrFlags flags added to every node's command line (the snapshot policy, say)
+   */
+  Cluster(Path svr, Path dir, int size, List<String> svrFlags) {
     if (!Files.isExecutable(svr)) {
       throw new IllegalStateException(
           svr + " not found or not executable: build raftkv first (mvn package)");
@@ -51,6 +55,7 @@ final class Cluster implements AutoCloseable {
     this.svr = svr;
     this.dir = dir;
     this.size = size;
+    this.svrFlags = List.copyOf(svrFlags);
     int[] ports = FreePorts.pick(2 * size);
     this.raftPorts = Arrays.copyOfRange(ports, 0, size);
     this.kvsPorts = Arrays.copyOfRange(ports, size, 2 * size);
@@ -87,6 +92,37 @@ final class Cluster implements AutoCloseable {
     return dir.resolve("node-" + i + ".log");
   }
 
+  /** Node i's data directory. */
+  Path dataDir(int i) {
+    return dir.resolve("node-" + i);
+  }
+
+  /** The size of node i's log file (where a later {@link #logSince} starts), 0 if none. */
+  long logSize(int i) {
+    try {
+      return Files.exists(log(i)) ? Files.size(log(i)) : 0;
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** Node i's log lines written after {@code offset} (a {@link #logSize}). */
+  List<String> logSince(int i, long offset) {
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(log(i).toFile(), "r")) {
+      long length = f.length();
+      if (offset >= length) {
+        return List.of();
+      }
+      byte[] b = new byte[(int) (length - offset)];
+      f.seek(offset);
+      f.readFully(b);
+      String text = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+      return List.of(text.split("\n"));
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
   /** Starts every node and waits until each listens. */
   void startAll(Duration limit) {
     for (int i = 0; i < size; i++) {
@@ -101,7 +137,8 @@ final class Cluster implements AutoCloseable {
   void start(int i) {
     String raftList =
         Arrays.stream(raftPorts).mapToObj(Integer::toString).collect(Collectors.joining(","));
-    List<String> cmd =
+    List<String> cmd = new ArrayList<>();
+    cmd.addAll(
         List.of(
             svr.toString(),
             "-r",
@@ -113,7 +150,8 @@ final class Cluster implements AutoCloseable {
             "--kvs-peers",
             String.join(",", endpoints()),
             "--data-dir",
-            dir.resolve("node-" + i).toString());
+            dataDir(i).toString()));
+    cmd.addAll(svrFlags);
     try {
       Files.createDirectories(dir);
       ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
@@ -130,6 +168,19 @@ final class Cluster implements AutoCloseable {
 
   boolean isRunning(int i) {
     return processes[i] != null && processes[i].isAlive();
+  }
+
+  /**
+   * Node i's exit code if its process ended without the nemesis killing it (a crash, a node that
+   * stopped itself, or a signal from outside the run), else empty. Such a node stays dead until
+   * {@link #start}ed again.
+   */
+  java.util.OptionalInt exitedOnItsOwn(int i) {
+    Process p = processes[i];
+    if (p == null || p.isAlive()) {
+      return java.util.OptionalInt.empty();
+    }
+    return java.util.OptionalInt.of(p.exitValue());
   }
 
   boolean isPaused(int i) {

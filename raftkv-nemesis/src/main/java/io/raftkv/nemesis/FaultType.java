@@ -19,12 +19,38 @@ enum FaultType {
   /** Delay on the leader's link to one follower. */
   SLOW_FOLLOWER("slow-follower"),
   /** Delay on the leader's links to 3 of its 4 peers: every commit waits for a slow link. */
-  SLOW_MAJORITY("slow-majority");
+  SLOW_MAJORITY("slow-majority"),
+  /**
+   * Stop a follower (kill -9, or SIGSTOP then kill -9) until the leader has compacted its log past
+   * the follower's last entry, then restart (or SIGCONT) it: it must catch up through a snapshot.
+   */
+  STOP_FOLLOWER_PAST_COMPACTION("stop-follower-past-compaction", true),
+  /**
+   * Make a follower need a snapshot (as above), and kill -9 the leader while it streams the
+   * snapshot to it; restart it after the hold.
+   */
+  KILL_SNAPSHOT_SENDER("kill-snapshot-sender", true),
+  /**
+   * Make a follower need a snapshot (as above), and kill -9 it while it receives the snapshot;
+   * restart it after the hold.
+   */
+  KILL_SNAPSHOT_RECEIVER("kill-snapshot-receiver", true);
 
   private final String label;
+  private final boolean needsCompaction;
 
   FaultType(String label) {
+    this(label, false);
+  }
+
+  FaultType(String label, boolean needsCompaction) {
     this.label = label;
+    this.needsCompaction = needsCompaction;
+  }
+
+  /** Whether the fault needs the nodes to compact their logs (snapshots on). */
+  boolean needsCompaction() {
+    return needsCompaction;
   }
 
   String label() {

@@ -3,8 +3,13 @@ package io.raftkv.nemesis;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -14,9 +19,10 @@ import picocli.CommandLine.Option;
  * {@code build/dev/nemesis}: runs the process-level nemesis for a while and checks the history. The
  * last line is {@code nemesis: N ops, F faults, V violations}. Exit codes: 0 no violation and the
  * history proven linearizable; 1 a violation (what it is is printed, the history saved and its file
- * named); 2 bad arguments; 3 the run itself failed (e.g. a node would not start: no verdict); 4 no
- * violation found but the linearizability check ran out of budget (UNKNOWN, not a pass; the history
- * is saved too).
+ * named; a node that exits on its own is one); 2 bad arguments; 3 the run itself failed (e.g. a
+ * node would not start, or something outside the run killed a node: no verdict); 4 no violation
+ * found but the linearizability check ran out of budget (UNKNOWN, not a pass; the history is saved
+ * too).
  */
 @Command(
     name = "nemesis",
@@ -26,8 +32,11 @@ import picocli.CommandLine.Option;
       "Starts 5 real svr nodes, runs concurrent recording clients, and injects a seeded schedule of"
           + " faults (kill -9 and restart of the leader or a random node, SIGSTOP/SIGCONT,"
           + " partitions: leader isolated, majority/minority, non-transitive ring; a slow"
-          + " follower, a slow majority). Then heals everything and checks that the history is"
-          + " linearizable, no acknowledged write was lost and every replica converged."
+          + " follower, a slow majority; a follower stopped until the leader compacted past its"
+          + " log, kill -9 of a snapshot's sender or receiver mid-transfer). The nodes"
+          + " snapshot and compact their logs often (--snapshot-*), so every fault meets"
+          + " snapshots. Then heals everything and checks that the history is linearizable, no"
+          + " acknowledged write was lost and every replica converged."
     })
 public final class NemesisMain implements Callable<Integer> {
 
@@ -64,6 +73,17 @@ public final class NemesisMain implements Callable<Integer> {
   boolean rotate;
 
   @Option(
+      names = "--faults",
+      split = ",",
+      paramLabel = "TYPE",
+      description =
+          "Only these fault types, comma-separated (default: all): kill-leader, kill-random,"
+              + " pause-leader, pause-random, isolate-leader, majority-minority, ring,"
+              + " slow-follower, slow-majority, stop-follower-past-compaction,"
+              + " kill-snapshot-sender, kill-snapshot-receiver.")
+  List<String> faults;
+
+  @Option(
       names = "--svr",
       description = "The svr launcher (default: build/dev/svr under raftkv.root).")
   Path svr;
@@ -76,6 +96,44 @@ public final class NemesisMain implements Callable<Integer> {
 
   @Option(names = "--keep-data", description = "Keep the nodes' data and logs.")
   boolean keepData;
+
+  @Option(
+      names = "--snapshot-entries",
+      defaultValue = "200",
+      description =
+          "The nodes' --snapshot-entries: small, so that every fault meets snapshots; 0 turns"
+              + " compaction off and leaves the snapshot faults out (default: ${DEFAULT-VALUE}).")
+  long snapshotEntries;
+
+  @Option(
+      names = "--snapshot-catchup-entries",
+      defaultValue = "50",
+      description = "The nodes' --snapshot-catchup-entries (default: ${DEFAULT-VALUE}).")
+  long snapshotCatchupEntries;
+
+  @Option(
+      names = "--snapshot-max-bytes-per-sec",
+      defaultValue = "1048576",
+      description =
+          "The nodes' --snapshot-max-bytes-per-sec: slow, so that a transfer lasts long enough"
+              + " for the kill-snapshot faults to land in it (default: ${DEFAULT-VALUE}).")
+  long snapshotMaxBytesPerSec;
+
+  @Option(
+      names = "--snapshot-timeout-ms",
+      defaultValue = "30000",
+      description = "The nodes' --snapshot-timeout-ms (default: ${DEFAULT-VALUE}).")
+  long snapshotTimeoutMillis;
+
+  @Option(
+      names = "--ballast-mib",
+      defaultValue = "2",
+      description =
+          "Bulk data written before the clients start (256 KiB values, checked on every replica"
+              + " at the end), so that a snapshot spans several 1 MiB chunks and its transfer"
+              + " lasts about this many seconds per MiB/s of the rate limit (default:"
+              + " ${DEFAULT-VALUE}).")
+  double ballastMib;
 
   private final PrintStream out;
 
@@ -97,6 +155,32 @@ public final class NemesisMain implements Callable<Integer> {
       out.println(
           "nemesis: --minutes must be positive, --clients at least 1, --op-timeout-ms at least"
               + " 100");
+      return 2;
+    }
+    if (snapshotEntries < 0
+        || snapshotCatchupEntries < 0
+        || snapshotMaxBytesPerSec < 0
+        || snapshotTimeoutMillis <= 0
+        || ballastMib < 0) {
+      out.println(
+          "nemesis: the --snapshot-* values and --ballast-mib must not be negative (the timeout"
+              + " positive)");
+      return 2;
+    }
+    Set<FaultType> only = EnumSet.noneOf(FaultType.class);
+    for (String label : faults == null ? List.<String>of() : faults) {
+      Optional<FaultType> t =
+          Arrays.stream(FaultType.values()).filter(x -> x.label().equals(label.trim())).findFirst();
+      if (t.isEmpty()) {
+        out.println("nemesis: no fault type '" + label + "' (see --help)");
+        return 2;
+      }
+      only.add(t.get());
+    }
+    if (snapshotEntries == 0
+        && !only.isEmpty()
+        && only.stream().allMatch(FaultType::needsCompaction)) {
+      out.println("nemesis: the snapshot faults need --snapshot-entries above 0");
       return 2;
     }
     Path root = Path.of(System.getProperty("raftkv.root", ".")).toAbsolutePath();
@@ -123,7 +207,14 @@ public final class NemesisMain implements Callable<Integer> {
             d.keyGeneration(),
             Duration.ofMillis(Math.max(300_000, Math.round(minutes * 60_000))),
             historyDir,
-            keepData);
+            keepData,
+            new NemesisRunner.Snapshots(
+                snapshotEntries,
+                snapshotCatchupEntries,
+                snapshotMaxBytesPerSec,
+                snapshotTimeoutMillis,
+                Math.round(ballastMib * (1 << 20))),
+            only);
     NemesisRunner.Result r;
     try {
       r = new NemesisRunner(config, out).run();
@@ -148,9 +239,19 @@ public final class NemesisMain implements Callable<Integer> {
               + r.linearizability().undecidedPartitions()
               + "): not a pass");
     }
+    if (!r.disturbances().isEmpty()) {
+      out.println(
+          "nemesis: the run was DISTURBED (no verdict): nodes were killed from outside it:");
+      for (String why : r.disturbances()) {
+        out.println("  - " + why);
+      }
+    }
     out.println(r.summary());
     if (!r.violations().isEmpty()) {
       return 1;
+    }
+    if (!r.disturbances().isEmpty()) {
+      return 3;
     }
     return r.passed() ? 0 : 4;
   }
@@ -170,11 +271,45 @@ public final class NemesisMain implements Callable<Integer> {
       NemesisRunner.Stall s = e.getValue();
       out.printf(
           Locale.ROOT,
-          "  %-18s %3d x  max %5.1f s  mean %5.1f s%n",
+          "  %-30s %3d x  max %5.1f s  mean %5.1f s%n",
           e.getKey().label(),
           s.count(),
           s.maxNanos() / 1e9,
           s.meanNanos() / 1e9);
+    }
+    int stopped = 0;
+    int stoppedCaughtUp = 0;
+    int kills = 0;
+    int killsInFlight = 0;
+    int killsCaughtUp = 0;
+    for (NemesisRunner.FaultRecord f : r.faults()) {
+      NemesisRunner.SnapshotEvidence e = f.snapshot();
+      if (e == null) {
+        continue;
+      }
+      if (e.killedMidTransfer() == null) {
+        stopped++;
+        stoppedCaughtUp += e.caughtUpBySnapshot() ? 1 : 0;
+      } else {
+        kills++;
+        killsInFlight += e.killedMidTransfer() ? 1 : 0;
+        killsCaughtUp += e.caughtUpBySnapshot() ? 1 : 0;
+      }
+    }
+    if (stopped + kills > 0) {
+      out.printf(
+          Locale.ROOT,
+          "nemesis: snapshot faults: %d of %d stopped followers caught up through a snapshot;"
+              + " %d of %d kills landed mid-transfer, and %d of their followers then caught up"
+              + " through a snapshot%n",
+          stoppedCaughtUp,
+          stopped,
+          killsInFlight,
+          kills,
+          killsCaughtUp);
+    }
+    if (r.snapshotStats() != null) {
+      out.println("nemesis: snapshot transfers in the server logs: " + r.snapshotStats());
     }
   }
 }
