@@ -220,7 +220,7 @@ final class AdminCli {
     }
   }
 
-  private static List<String> addresses(String arg) throws CltMain.UsageException {
+  static List<String> addresses(String arg) throws CltMain.UsageException {
     List<String> list = new ArrayList<>();
     for (String s : arg.split(",", -1)) {
       String address = CltMain.address(s.trim());

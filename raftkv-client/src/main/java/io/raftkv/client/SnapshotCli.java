@@ -131,12 +131,12 @@ final class SnapshotCli {
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (a) {
         case "-p" -> {
-          servers = List.of(address(need(a, value)));
+          servers = AdminCli.addresses(need(a, value)).subList(0, 1);
           single = true;
           i++;
         }
         case "-s", "--servers" -> {
-          servers = addresses(need(a, value));
+          servers = AdminCli.addresses(need(a, value));
           i++;
         }
         case "--timeout-ms" -> {
@@ -236,21 +236,5 @@ final class SnapshotCli {
       throw new CltMain.UsageException("option '" + option + "' needs a value");
     }
     return value;
-  }
-
-  private static String address(String s) throws CltMain.UsageException {
-    String a = CltMain.address(s.trim());
-    if (a == null) {
-      throw new CltMain.UsageException("bad server address '" + s + "' (want HOST:PORT or PORT)");
-    }
-    return a;
-  }
-
-  private static List<String> addresses(String arg) throws CltMain.UsageException {
-    java.util.List<String> list = new java.util.ArrayList<>();
-    for (String s : arg.split(",", -1)) {
-      list.add(address(s));
-    }
-    return List.copyOf(list);
   }
 }

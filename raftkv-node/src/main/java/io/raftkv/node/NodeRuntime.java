@@ -498,18 +498,12 @@ public final class NodeRuntime<R> {
 
   /** Hands the core's messages out: a snapshot travels with an image of the state machine. */
   private void send(ReadyProcessor.MessageSender sender, List<RaftMessage> messages) {
-    List<RaftMessage> plain = messages;
+    List<RaftMessage> plain = new ArrayList<>(messages.size());
     for (RaftMessage m : messages) {
       if (m.hasInstallSnapshot()) {
-        plain = new ArrayList<>(messages.size());
-        for (RaftMessage x : messages) {
-          if (x.hasInstallSnapshot()) {
-            sendSnapshot(x);
-          } else {
-            plain.add(x);
-          }
-        }
-        break;
+        sendSnapshot(m);
+      } else {
+        plain.add(m);
       }
     }
     if (!plain.isEmpty()) {

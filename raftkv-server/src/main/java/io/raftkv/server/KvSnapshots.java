@@ -1,6 +1,5 @@
 package io.raftkv.server;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftkv.node.SnapshotImage;
 import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.proto.snapshot.CorruptSnapshotException;
@@ -261,7 +260,7 @@ final class KvSnapshots {
 
   private void record(SnapshotMeta meta, long bytes) {
     store.recordLastSnapshot(
-        io.raftkv.proto.snapshot.SnapshotHeader.newBuilder()
+        SnapshotHeader.newBuilder()
             .setMeta(meta)
             .setClusterId(clusterId)
             .setTakenAtMillis(System.currentTimeMillis())
@@ -272,9 +271,5 @@ final class KvSnapshots {
   /** The last snapshot saved or installed, or null. */
   RocksStore.LastSnapshot last() {
     return store.lastSnapshot();
-  }
-
-  static SnapshotHeader parseHeader(byte[] raw) throws InvalidProtocolBufferException {
-    return SnapshotHeader.parseFrom(raw);
   }
 }

@@ -163,8 +163,16 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
     return out.offset;
   }
 
+  /** Where a {@link ChunkStream}'s chunks go, each once the receiving side is ready for it. */
+  private interface ChunkSink {
+    void send(SnapshotChunk chunk) throws IOException;
+
+    void complete();
+  }
+
   /** The request side of one transfer, with gRPC's readiness as flow control. */
-  private static final class Flow implements ClientResponseObserver<SnapshotChunk, SnapshotAck> {
+  private static final class Flow
+      implements ClientResponseObserver<SnapshotChunk, SnapshotAck>, ChunkSink {
     private final CompletableFuture<SnapshotAck> ack;
     private ClientCallStreamObserver<SnapshotChunk> requests;
     private final Object ready = new Object();
@@ -185,7 +193,8 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
     }
 
     /** Sends a chunk once the stream can take it (or fails if the call ended). */
-    void send(SnapshotChunk chunk) throws IOException {
+    @Override
+    public void send(SnapshotChunk chunk) throws IOException {
       synchronized (ready) {
         while (!requests.isReady()) {
           if (ack.isDone()) {
@@ -210,7 +219,8 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
       }
     }
 
-    void complete() {
+    @Override
+    public void complete() {
       requests.onCompleted();
     }
 
@@ -237,16 +247,19 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
     }
   }
 
-  /** Cuts the snapshot stream into checksummed chunks; the first carries the message. */
+  /**
+   * Cuts the snapshot stream into checksummed chunks; the first carries the message (when there is
+   * one: a backup has none).
+   */
   private static final class ChunkStream extends OutputStream {
-    private final Flow flow;
+    private final ChunkSink flow;
     private final RateLimiter limiter;
     private RaftMessage message;
     private final byte[] buffer = new byte[CHUNK_BYTES];
     private int filled;
     long offset;
 
-    ChunkStream(Flow flow, RaftMessage message, RateLimiter limiter) {
+    ChunkStream(ChunkSink flow, RaftMessage message, RateLimiter limiter) {
       this.flow = flow;
       this.message = message;
       this.limiter = limiter;
@@ -329,46 +342,35 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
       KvSnapshots.Image image,
       io.grpc.stub.ServerCallStreamObserver<SnapshotChunk> call,
       Object ready) {
-    long[] offset = {0};
-    try (image;
-        OutputStream out =
-            new java.io.BufferedOutputStream(
-                new OutputStream() {
-                  @Override
-                  public void write(int b) throws IOException {
-                    write(new byte[] {(byte) b}, 0, 1);
-                  }
+    ChunkSink sink =
+        new ChunkSink() {
+          @Override
+          public void send(SnapshotChunk chunk) throws IOException {
+            synchronized (ready) {
+              while (!call.isReady()) {
+                if (call.isCancelled()) {
+                  throw new IOException("the client went away");
+                }
+                try {
+                  ready.wait(100);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                  throw new InterruptedIOException();
+                }
+              }
+            }
+            call.onNext(chunk);
+          }
 
-                  @Override
-                  public void write(byte[] b, int off, int len) throws IOException {
-                    synchronized (ready) {
-                      while (!call.isReady()) {
-                        if (call.isCancelled()) {
-                          throw new IOException("the client went away");
-                        }
-                        try {
-                          ready.wait(100);
-                        } catch (InterruptedException e) {
-                          Thread.currentThread().interrupt();
-                          throw new InterruptedIOException();
-                        }
-                      }
-                    }
-                    CRC32C crc = new CRC32C();
-                    crc.update(b, off, len);
-                    call.onNext(
-                        SnapshotChunk.newBuilder()
-                            .setOffset(offset[0])
-                            .setData(ByteString.copyFrom(b, off, len))
-                            .setCrc32C((int) crc.getValue())
-                            .build());
-                    offset[0] += len;
-                  }
-                },
-                CHUNK_BYTES)) {
+          @Override
+          public void complete() {
+            call.onCompleted();
+          }
+        };
+    try (image) {
+      ChunkStream out = new ChunkStream(sink, null, null);
       image.writeTo(out);
-      out.flush();
-      call.onCompleted();
+      out.close();
     } catch (IOException | RuntimeException | Error e) {
       log.warn("backup snapshot failed: {}", e.toString());
       try {
