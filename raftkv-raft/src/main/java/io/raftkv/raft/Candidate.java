@@ -66,7 +66,7 @@ final class Candidate {
   }
 
   private void requestVotes(long campaignTerm, boolean preVote, boolean transfer) {
-    for (int peer : tracker.peers()) {
+    for (int peer : tracker.voterPeers()) {
       raft.send(peer)
           .setTerm(campaignTerm)
           .setVoteRequest(

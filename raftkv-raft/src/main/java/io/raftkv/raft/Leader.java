@@ -5,6 +5,7 @@ import static io.raftkv.raft.RaftConfig.NONE;
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.AppendEntriesResponse;
+import io.raftkv.proto.raft.ConfChange;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
 import io.raftkv.proto.raft.InstallSnapshotRequest;
@@ -45,6 +46,9 @@ final class Leader {
   private int leadTransferee = NONE;
   private int transferElapsed;
   private int heartbeatElapsed;
+
+  /** Only for the test that shows what the 2015 fix prevents. */
+  boolean allowChangesBeforeTermCommit;
 
   /** New entries wait here to go out in one message per follower when the Ready is built. */
   private boolean appendsPending;
@@ -103,8 +107,8 @@ final class Leader {
    */
   boolean transferLeadership(int target) {
     Progress pr = tracker.progress(target);
-    if (pr == null) {
-      return false;
+    if (pr == null || !tracker.isVoter(target)) {
+      return false; // only a voter can win an election (a learner or non-member never campaigns)
     }
     leadTransferee = target;
     transferElapsed = 0;
@@ -153,6 +157,74 @@ final class Leader {
     advanceCommit();
   }
 
+  // ---------------------------------------------------------------- membership (chapter 4)
+
+  /** See {@link Raft#proposeConfChange}. */
+  long proposeConfChange(ConfChange change) {
+    if (leadTransferee != NONE) {
+      return 0;
+    }
+    if (!committedInCurrentTerm() && !allowChangesBeforeTermCommit) {
+      // The fix for the single-server change bug (raft-dev, 2015; dissertation §4.1 errata): a
+      // change proposed before the new leader commits an entry of its term could be appended over
+      // an uncommitted change of an earlier term and elect two leaders.
+      throw new ConfChangeRefusedException(
+          "this leader has not yet committed an entry of its term; retry in a moment");
+    }
+    if (log.configurationIndex() > log.committed()) {
+      throw new ConfChangeRefusedException(
+          "another configuration change (entry "
+              + log.configurationIndex()
+              + ") is not yet committed; retry once it is");
+    }
+    Configuration next = log.configuration().apply(change);
+    long index = appendEntry(EntryType.ENTRY_CONFIG, next.toConfState().toByteString());
+    raft.syncConfiguration();
+    return index;
+  }
+
+  /**
+   * A new configuration took effect: transfer to a node that no longer votes cannot succeed.
+   * (Progress for new members and the dropping of removed ones is the tracker's.)
+   */
+  void onConfigurationChange() {
+    if (leadTransferee != NONE && !tracker.isVoter(leadTransferee)) {
+      leadTransferee = NONE;
+    }
+  }
+
+  /**
+   * Once the configuration entry in effect is committed: a joint configuration is left at once
+   * (§4.3: "once C_old,new has been committed, ... the leader creates a log entry describing
+   * C_new"), and a leader that is not a voter of a committed C_new steps down (§4.2.2), first
+   * telling its most up-to-date voter to campaign so that the cluster does not wait for an election
+   * timeout.
+   */
+  void completeConfigurationChange() {
+    if (log.committed() < log.configurationIndex()) {
+      return;
+    }
+    Configuration c = log.configuration();
+    if (c.isJoint()) {
+      appendEntry(EntryType.ENTRY_CONFIG, c.leaveJoint().toConfState().toByteString());
+      raft.syncConfiguration();
+    } else if (!c.isVoter(raft.id())) {
+      int successor = NONE;
+      for (int voter : tracker.voterPeers()) {
+        Progress pr = tracker.progress(voter);
+        if (pr.match() == log.lastIndex()
+            && (successor == NONE
+                || pr.recentActive() && !tracker.progress(successor).recentActive())) {
+          successor = voter;
+        }
+      }
+      if (successor != NONE) {
+        raft.send(successor).setTimeoutNow(TimeoutNow.getDefaultInstance());
+      }
+      raft.becomeFollower(raft.term(), NONE);
+    }
+  }
+
   // ---------------------------------------------------------------- replication (§5.3)
 
   private long appendEntry(EntryType type, ByteString data) {
@@ -180,6 +252,9 @@ final class Leader {
 
   private void handleAppendResponse(RaftMessage m) {
     Progress pr = tracker.progress(m.getFrom());
+    if (pr == null) {
+      return; // not (or no longer) a member: its answer counts for nothing
+    }
     AppendEntriesResponse r = m.getAppendResponse();
     pr.setRecentActive(true);
     pr.ackRound(r.getRound());

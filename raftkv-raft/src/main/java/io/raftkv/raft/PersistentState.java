@@ -1,5 +1,6 @@
 package io.raftkv.raft;
 
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.SnapshotMeta;
@@ -16,7 +17,12 @@ import java.util.List;
  *     least {@code snapshot.index})
  * @param offsetTerm the term of the entry at {@code offset} (0 when offset is 0)
  * @param snapshot where the log starts: entries up to {@code snapshot.index} were compacted away
- *     and the state machine holds their effect ({@code appliedIndex >= snapshot.index})
+ *     and the state machine holds their effect ({@code appliedIndex >= snapshot.index}); only its
+ *     index and term count
+ * @param configuration the configuration as of {@code appliedIndex}, as the state machine recorded
+ *     it when it applied the last configuration entry or installed a snapshot (dissertation §4.1);
+ *     empty (no voters) if it recorded none: then the log's entries loaded from {@code offset + 1}
+ *     on, over the bootstrap configuration, say which configuration is in effect
  */
 public record PersistentState(
     HardState hardState,
@@ -24,7 +30,32 @@ public record PersistentState(
     long appliedIndex,
     long offset,
     long offsetTerm,
-    SnapshotMeta snapshot) {
+    SnapshotMeta snapshot,
+    ConfState configuration) {
+
+  /** A log that may start after a snapshot, with no configuration recorded. */
+  public PersistentState(
+      HardState hardState,
+      List<Entry> entries,
+      long appliedIndex,
+      long offset,
+      long offsetTerm,
+      SnapshotMeta snapshot) {
+    this(
+        hardState,
+        entries,
+        appliedIndex,
+        offset,
+        offsetTerm,
+        snapshot,
+        ConfState.getDefaultInstance());
+  }
+
+  /** The same state, with the configuration the state machine recorded as of its applied index. */
+  public PersistentState withConfiguration(ConfState recorded) {
+    return new PersistentState(
+        hardState, entries, appliedIndex, offset, offsetTerm, snapshot, recorded);
+  }
 
   /** The whole log, from index 1. */
   public PersistentState(HardState hardState, List<Entry> entries, long appliedIndex) {

@@ -4,6 +4,7 @@ import static io.raftkv.raft.RaftConfig.NONE;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.raft.AppendEntriesResponse;
+import io.raftkv.proto.raft.ConfChange;
 import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
@@ -114,16 +115,32 @@ public final class Raft {
             reader,
             restored.offset(),
             restored.offsetTerm(),
-            restored.snapshot());
+            restored.snapshot(),
+            restoredConfigurations(config, restored));
     this.term = hs.getCurrentTerm();
     this.votedFor = hs.hasVotedFor() ? hs.getVotedFor() : NONE;
     this.outbox = new Outbox(hardState());
-    this.tracker = new ProgressTracker(config);
+    this.tracker = new ProgressTracker(config.id());
+    tracker.setConfiguration(log.configuration(), log.lastIndex() + 1);
     this.follower = new Follower(this, log);
     this.candidate = new Candidate(this, config, log, tracker, follower);
     this.leader = new Leader(this, config, log, tracker);
     this.voter = new Voter(this, config, log);
     resetElectionTimer();
+  }
+
+  /**
+   * Where the configuration comes from at start (dissertation §4.1): what the state machine
+   * recorded as of its applied index, or else the bootstrap configuration; either way overridden by
+   * the configuration entries in the loaded log after it.
+   */
+  private static ConfigurationLog restoredConfigurations(
+      RaftConfig config, PersistentState restored) {
+    if (restored.configuration().getVotersCount() > 0) {
+      return new ConfigurationLog(
+          restored.appliedIndex(), Configuration.fromConfState(restored.configuration()));
+    }
+    return new ConfigurationLog(restored.offset(), Configuration.ofVoters(config.voters()));
   }
 
   // ---------------------------------------------------------------- inputs
@@ -132,6 +149,10 @@ public final class Raft {
   public void tick() {
     if (role == Role.LEADER) {
       leader.tick();
+      afterInput();
+    } else if (!isPromotable()) {
+      // A learner, or a node outside the configuration, never campaigns (dissertation §4.2.1).
+      electionElapsed = 0;
     } else {
       electionElapsed++;
       if (electionElapsed >= randomizedElectionTimeout) {
@@ -149,6 +170,35 @@ public final class Raft {
     if (role != Role.LEADER) {
       startElection(false);
     }
+  }
+
+  /** Whether this node may campaign: it is a voter of its configuration (either half). */
+  boolean isPromotable() {
+    return tracker.isVoter(config.id());
+  }
+
+  /**
+   * Proposes a configuration change (dissertation chapter 4) if this node is the leader: one voter
+   * more or less (or a promotion) goes directly, a larger change through the joint configuration,
+   * which this leader leaves on its own once it is committed (§4.3). The new configuration takes
+   * effect here at once, on followers when they append it (§4.1).
+   *
+   * @return the index of the configuration entry, or 0 if this node cannot accept it (not the
+   *     leader, or transferring leadership)
+   * @throws ConfChangeRefusedException the change is refused: another change is pending, this
+   *     leader has not committed an entry of its term yet, or the change is invalid (the message
+   *     says which)
+   */
+  public long proposeConfChange(ConfChange change) {
+    return role == Role.LEADER ? leader.proposeConfChange(change) : 0;
+  }
+
+  /**
+   * The configuration in effect: the latest in the log, committed or not (§4.1). Its {@code voters}
+   * are empty on a node that has none (it waits to be added).
+   */
+  public ConfState configuration() {
+    return log.configuration().toConfState();
   }
 
   /**
@@ -211,7 +261,15 @@ public final class Raft {
       index = Math.min(index, leader.oldestSnapshotInFlight());
     }
     log.compactTo(index);
-    return snapshotMeta(log.snapshotIndex());
+    return logStart();
+  }
+
+  /** Where the log starts (§7): the index and term of its last compacted entry. */
+  public SnapshotMeta logStart() {
+    return SnapshotMeta.newBuilder()
+        .setIndex(log.snapshotIndex())
+        .setTerm(log.snapshotTerm())
+        .build();
   }
 
   /**
@@ -241,6 +299,15 @@ public final class Raft {
     detectDataLoss = false;
   }
 
+  /**
+   * For one test only: this leader proposes configuration changes before it has committed an entry
+   * of its term, the bug of 2015 (see {@link Leader#proposeConfChange}); the test shows that its
+   * replay then loses a committed entry.
+   */
+  public void allowChangesBeforeTermCommitForTesting() {
+    leader.allowChangesBeforeTermCommit = true;
+  }
+
   boolean detectsDataLoss() {
     return detectDataLoss;
   }
@@ -255,9 +322,13 @@ public final class Raft {
     if (m.getTo() != config.id()) {
       throw new IllegalArgumentException("message for " + m.getTo() + " given to " + config.id());
     }
-    if (!tracker.isPeer(m.getFrom())) {
+    if (m.getFrom() == config.id() || m.getFrom() < 0) {
       return;
     }
+    // Messages are handled whatever the sender's place in our configuration (dissertation §4.2.1,
+    // "servers process incoming RPC requests without consulting their current configurations"):
+    // a new leader may be unknown to a node that has not yet appended the entry adding it. Only
+    // voters' votes and known followers' answers count (ProgressTracker, Leader).
     if (m.getTerm() > term) {
       if (m.hasVoteRequest()) {
         if (voter.disregards(m)) {
@@ -288,6 +359,34 @@ public final class Raft {
       case FOLLOWER -> follower.step(m);
       case PRE_CANDIDATE, CANDIDATE -> candidate.step(m);
       case LEADER -> leader.step(m);
+    }
+    afterInput();
+  }
+
+  /**
+   * After every input: a configuration appended or truncated away takes effect (§4.1), and a leader
+   * completes a committed change (leaves a joint configuration, or steps down when it is no longer
+   * a voter).
+   */
+  private void afterInput() {
+    syncConfiguration();
+    if (role == Role.LEADER) {
+      leader.completeConfigurationChange();
+    }
+  }
+
+  /** Makes the log's latest configuration the one that decides (§4.1: it takes effect at once). */
+  void syncConfiguration() {
+    Configuration c = log.configuration();
+    if (c == tracker.configuration()) {
+      return;
+    }
+    tracker.setConfiguration(c, log.lastIndex() + 1);
+    if ((role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) && !isPromotable()) {
+      becomeFollower(term, NONE);
+    }
+    if (role == Role.LEADER) {
+      leader.onConfigurationChange();
     }
   }
 
@@ -346,6 +445,7 @@ public final class Raft {
       log.appliedTo(ready.committedEntries().get(ready.committedEntries().size() - 1).getIndex());
     }
     releaseAppliedEntries();
+    afterInput();
   }
 
   /**
@@ -360,13 +460,17 @@ public final class Raft {
     }
     log.restore(meta);
     snapshotToInstall = meta;
+    syncConfiguration();
     return true;
   }
 
   /**
-   * The metadata of a snapshot up to {@code index}: its term and this node's configuration.
+   * The metadata of a snapshot up to {@code index}: its term and the configuration as of that entry
+   * (§7: "the latest configuration as of the last included index").
    *
-   * @param index between the log's start ({@link RaftStatus#snapshotIndex()}) and its end
+   * @param index between the log's start ({@link RaftStatus#snapshotIndex()}) and its end, and not
+   *     before the applied index this node restarted from (the configuration before it is not
+   *     known)
    */
   public SnapshotMeta snapshotMeta(long index) {
     if (index < log.snapshotIndex() || index > log.lastIndex()) {
@@ -381,7 +485,7 @@ public final class Raft {
     return SnapshotMeta.newBuilder()
         .setIndex(index)
         .setTerm(log.term(index))
-        .setConfState(ConfState.newBuilder().addAllVoters(config.voters()))
+        .setConfState(log.configurationAt(index).toConfState())
         .build();
   }
 
@@ -443,7 +547,9 @@ public final class Raft {
         log.snapshotIndex(),
         log.snapshotTerm(),
         leader.pendingReads(),
-        tracker.status());
+        tracker.status(),
+        log.configuration().toConfState(),
+        log.configurationIndex());
   }
 
   // ---------------------------------------------------------------- stale messages
@@ -484,7 +590,9 @@ public final class Raft {
 
   /** §5.2 on timeout, or at once when asked to (TimeoutNow, the start-up hint). */
   void startElection(boolean transfer) {
-    candidate.campaign(transfer);
+    if (isPromotable()) {
+      candidate.campaign(transfer);
+    }
   }
 
   /** Dissertation §9.6: PreVote keeps the term; nobody else is disturbed yet. */

@@ -6,7 +6,10 @@ import java.util.List;
  * The settings of one node's core. Time is counted in ticks: the driver decides how long a tick is.
  *
  * @param id this node's id
- * @param voters every member's id, this node's included
+ * @param voters the bootstrap configuration: every member's id, this node's included, when the
+ *     cluster is first started; empty for a node that starts outside the cluster and waits to be
+ *     added (dissertation §4.2.1). A node that has recorded a configuration (its log, its state
+ *     machine) uses that instead
  * @param electionTimeoutMinTicks lower bound of the randomized election timeout (§5.2)
  * @param electionTimeoutMaxTicks upper bound (exclusive) of the randomized election timeout
  * @param heartbeatTicks how often an idle leader sends heartbeats; must be well below the minimum
@@ -38,7 +41,7 @@ public record RaftConfig(
 
   public RaftConfig {
     voters = List.copyOf(voters.stream().sorted().distinct().toList());
-    if (!voters.contains(id)) {
+    if (!voters.isEmpty() && !voters.contains(id)) {
       throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
     }
     if (voters.stream().anyMatch(v -> v < 0)) {

@@ -29,6 +29,9 @@ final class RaftLog {
 
   private final LogReader reader;
 
+  /** The configurations in this log (dissertation §4.1: the latest one is in effect). */
+  private final ConfigurationLog configs;
+
   /** The last compacted entry (§7): nothing at or below it can be read, only its term is known. */
   private long snapshotIndex;
 
@@ -42,7 +45,7 @@ final class RaftLog {
 
   /** Restores a log from what was persisted; everything restored is durable already. */
   RaftLog(List<Entry> persisted, long committed, long applied) {
-    this(persisted, committed, applied, null, 0, 0, SnapshotMeta.getDefaultInstance());
+    this(persisted, committed, applied, null, 0, 0);
   }
 
   /** A log never compacted, its first {@code offset} entries left on disk. */
@@ -60,7 +63,8 @@ final class RaftLog {
         reader,
         offset,
         offsetTerm,
-        SnapshotMeta.getDefaultInstance());
+        SnapshotMeta.getDefaultInstance(),
+        new ConfigurationLog(offset, Configuration.EMPTY));
   }
 
   /**
@@ -69,6 +73,8 @@ final class RaftLog {
    * @param offset entries up to here stay on disk (they are applied); 0 without a reader
    * @param offsetTerm the term of the entry at {@code offset}
    * @param snapshot where the log starts (index 0 if it was never compacted)
+   * @param configs the configurations up to the persisted entries; those the entries carry are
+   *     added here
    */
   RaftLog(
       List<Entry> persisted,
@@ -77,8 +83,10 @@ final class RaftLog {
       LogReader reader,
       long offset,
       long offsetTerm,
-      SnapshotMeta snapshot) {
+      SnapshotMeta snapshot,
+      ConfigurationLog configs) {
     this.reader = reader;
+    this.configs = configs;
     if (offset > snapshot.getIndex() && reader == null) {
       throw new IllegalArgumentException(
           "a log loaded from index " + (offset + 1) + " needs a reader for the entries before it");
@@ -106,6 +114,7 @@ final class RaftLog {
       expected++;
     }
     entries.addAll(persisted);
+    persisted.forEach(configs::appended);
     this.stable = lastIndex();
     if (committed > lastIndex()) {
       throw new IllegalArgumentException(
@@ -121,6 +130,21 @@ final class RaftLog {
 
   long lastIndex() {
     return offset + entries.size();
+  }
+
+  /** The configuration in effect: the latest in the log, committed or not (§4.1). */
+  Configuration configuration() {
+    return configs.current();
+  }
+
+  /** The index of the entry that set {@link #configuration()} (or where it is known from). */
+  long configurationIndex() {
+    return configs.currentIndex();
+  }
+
+  /** The configuration as of entry {@code index}, for a snapshot up to it (§7). */
+  Configuration configurationAt(long index) {
+    return configs.at(index);
   }
 
   /** The last index released from memory (0 if none). */
@@ -228,6 +252,7 @@ final class RaftLog {
       throw new IllegalStateException("append at " + e.getIndex() + " after " + lastIndex());
     }
     entries.add(e);
+    configs.appended(e);
   }
 
   /**
@@ -265,7 +290,9 @@ final class RaftLog {
       }
       if (term(e.getIndex()) != e.getTerm()) {
         truncateFrom(e.getIndex());
-        entries.addAll(newEntries.subList(i, newEntries.size()));
+        List<Entry> added = newEntries.subList(i, newEntries.size());
+        entries.addAll(added);
+        added.forEach(configs::appended);
         break;
       }
     }
@@ -281,6 +308,7 @@ final class RaftLog {
           "refusing to truncate committed entry " + index + " (commit index " + committed + ")");
     }
     entries.subList((int) (index - offset - 1), entries.size()).clear();
+    configs.truncatedFrom(index);
     stable = Math.min(stable, index - 1);
   }
 
@@ -371,6 +399,7 @@ final class RaftLog {
     }
     snapshotIndex = index;
     snapshotTerm = term;
+    configs.compactedTo(index);
   }
 
   /**
@@ -395,10 +424,16 @@ final class RaftLog {
       stable = Math.max(stable, index);
     } else {
       entries.clear();
+      configs.truncatedFrom(index + 1);
       offset = index;
       offsetTerm = snapshot.getTerm();
       stable = index;
     }
+    // A snapshot records the configuration as of its last entry (§7); one that records none (made
+    // before configurations were recorded) leaves the one in effect.
+    Configuration conf = Configuration.fromConfState(snapshot.getConfState());
+    configs.restored(
+        index, conf.isEmpty() ? configs.at(Math.max(index, configs.baseIndex())) : conf);
     snapshotIndex = index;
     snapshotTerm = snapshot.getTerm();
     committed = index;

@@ -1,5 +1,6 @@
 package io.raftkv.raft;
 
+import io.raftkv.proto.raft.ConfState;
 import java.util.Map;
 
 /**
@@ -7,7 +8,9 @@ import java.util.Map;
  *
  * @param snapshotIndex where the log starts: entries up to here were compacted (§7), 0 if none
  * @param snapshotTerm the term of the entry at {@code snapshotIndex}
- * @param peers on a leader, what it knows of each follower; empty otherwise
+ * @param peers on a leader, what it knows of each follower (voters and learners); empty otherwise
+ * @param configuration the configuration in effect (the latest in the log, §4.1)
+ * @param configurationIndex the index of the entry that set it (0 for the bootstrap one)
  */
 public record RaftStatus(
     int id,
@@ -23,7 +26,9 @@ public record RaftStatus(
     long snapshotIndex,
     long snapshotTerm,
     int pendingReads,
-    Map<Integer, PeerProgress> peers) {
+    Map<Integer, PeerProgress> peers,
+    ConfState configuration,
+    long configurationIndex) {
 
   /**
    * A leader's view of one follower (Figure 2: matchIndex, nextIndex).

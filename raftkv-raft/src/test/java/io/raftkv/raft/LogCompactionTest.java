@@ -35,7 +35,7 @@ class LogCompactionTest {
 
     assertThat(meta.getIndex()).isEqualTo(8);
     assertThat(meta.getTerm()).isEqualTo(1);
-    assertThat(meta.getConfState().getVotersList()).containsExactly(1, 2, 3);
+    assertThat(net.raft(1).snapshotMeta(8).getConfState().getVotersList()).containsExactly(1, 2, 3);
     RaftStatus st = net.raft(1).status();
     assertThat(st.snapshotIndex()).isEqualTo(8);
     assertThat(st.snapshotTerm()).isEqualTo(1);

@@ -59,13 +59,38 @@ class ReadyContractTest {
     assertThatThrownBy(() -> r.step(m)).isInstanceOf(IllegalArgumentException.class);
   }
 
-  /** §5.2: only voters take part; a stranger's higher term changes nothing. */
+  /**
+   * Dissertation §4.2.1: "servers process incoming RPC requests without consulting their current
+   * configurations": a voter this node does not know of yet (the entry adding it is not in its log)
+   * may need its vote. Keeping strangers out is the transport's job (peer identity).
+   */
   @Test
-  void messageFromNonMemberIsIgnored() {
+  void aVoteRequestFromANodeNotInOurConfigurationIsAnswered() {
     Raft r = new Raft(paperConfig(1, ids(3)), new SplittableRandom(1), PersistentState.empty());
     r.step(
         RaftMessage.newBuilder()
             .setFrom(7)
+            .setTo(1)
+            .setTerm(5)
+            .setVoteRequest(RequestVoteRequest.getDefaultInstance())
+            .build());
+    assertThat(r.term()).isEqualTo(5);
+    assertThat(r.ready().messages())
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.getTo()).isEqualTo(7);
+              assertThat(m.getVoteResponse().getVoteGranted()).isTrue();
+            });
+  }
+
+  /** A message that claims to come from this node itself is dropped. */
+  @Test
+  void aMessageFromOurOwnIdIsIgnored() {
+    Raft r = new Raft(paperConfig(1, ids(3)), new SplittableRandom(1), PersistentState.empty());
+    r.step(
+        RaftMessage.newBuilder()
+            .setFrom(1)
             .setTo(1)
             .setTerm(5)
             .setVoteRequest(RequestVoteRequest.getDefaultInstance())

@@ -288,6 +288,18 @@ final class TestNetwork {
     return net;
   }
 
+  /**
+   * A new, empty node that is in nobody's configuration yet (its own is empty: it waits to be
+   * added, dissertation §4.2.1).
+   */
+  void addBlankNode(int id, UnaryOperator<RaftConfig> tweak) {
+    add(id, tweak.apply(paperConfig(id, List.of())), PersistentState.empty());
+  }
+
+  void addBlankNode(int id) {
+    addBlankNode(id, c -> c);
+  }
+
   private void add(int id, RaftConfig config, PersistentState state) {
     Node node = new Node(id, config);
     node.storage.hardState = state.hardState();
@@ -463,7 +475,28 @@ final class TestNetwork {
     // The state machine keeps what it applied up to appliedIndex; the rest is lost with the crash.
     n.applied.subList((int) Math.min(appliedIndex, n.applied.size()), n.applied.size()).clear();
     n.readStates.clear();
-    n.start(n.storage.persistentState(appliedIndex));
+    n.start(
+        n.storage
+            .persistentState(appliedIndex)
+            .withConfiguration(recordedConfiguration(n.applied, appliedIndex)));
+  }
+
+  /**
+   * What a state machine records (and the restart hands back): the configuration of the last
+   * configuration entry it applied, or none.
+   */
+  static io.raftkv.proto.raft.ConfState recordedConfiguration(List<Entry> applied, long upTo) {
+    io.raftkv.proto.raft.ConfState recorded = io.raftkv.proto.raft.ConfState.getDefaultInstance();
+    for (Entry e : applied) {
+      if (e.getIndex() <= upTo && e.getType() == io.raftkv.proto.raft.EntryType.ENTRY_CONFIG) {
+        try {
+          recorded = io.raftkv.proto.raft.ConfState.parseFrom(e.getData());
+        } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+          throw new AssertionError(ex);
+        }
+      }
+    }
+    return recorded;
   }
 
   /**
