@@ -272,6 +272,7 @@ public final class KvService {
     return switch (outcome.kind()) {
       case NOT_LEADER -> notLeader(outcome.leaderId());
       case UNKNOWN -> response(Status.UNAVAILABLE, outcome.message(), null);
+      case REFUSED -> response(Status.INVALID_ARGUMENT, outcome.message(), null);
       case TIMEOUT ->
           response(
               Status.TIMEOUT,

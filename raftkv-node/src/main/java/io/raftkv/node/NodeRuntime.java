@@ -1,9 +1,12 @@
 package io.raftkv.node;
 
 import com.google.protobuf.ByteString;
+import io.raftkv.proto.raft.ConfChange;
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.SnapshotMeta;
+import io.raftkv.raft.ConfChangeRefusedException;
 import io.raftkv.raft.Raft;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftStatus;
@@ -109,6 +112,12 @@ public final class NodeRuntime<R> {
 
     /** A snapshot from the leader replaced the state machine (§7). */
     default void snapshotInstalled(SnapshotMeta meta) {}
+
+    /**
+     * The configuration in effect changed (dissertation §4.1: when an entry is appended, truncated,
+     * or a snapshot installed); the transport adds and removes peers by it.
+     */
+    default void configurationChanged(ConfState configuration) {}
 
     /** The state machine saved a snapshot and the log was compacted to {@code logStart} (§7). */
     default void compacted(SnapshotMeta snapshot, SnapshotMeta logStart) {}
@@ -369,6 +378,12 @@ public final class NodeRuntime<R> {
       done.accept(Outcome.notLeader(raft.leaderId()));
       return 0;
     }
+    track(index, done);
+    return index;
+  }
+
+  /** Waits for this node's own entry at {@code index} to apply. */
+  private void track(long index, Consumer<Outcome<R>> done) {
     Pending<R> p = new Pending<>(raft.term(), now + timing.requestTimeoutNanos(), done);
     Pending<R> replaced = proposals.put(index, p);
     if (replaced != null) {
@@ -376,6 +391,29 @@ public final class NodeRuntime<R> {
       replaced.finish(Outcome.notLeader(raft.leaderId()));
     }
     deadlines.addLast(p);
+  }
+
+  /**
+   * Proposes a configuration change (dissertation chapter 4) if this node leads. {@code done} hears
+   * OK once the configuration entry is applied (a joint change is then left by the leader on its
+   * own, in an entry of its own), {@link Outcome.Kind#REFUSED} at once with the leader's reason
+   * (another change pending, an unknown member...), or as {@link #propose} does.
+   *
+   * @return the configuration entry's index, or 0 if refused
+   */
+  public long proposeConfChange(ConfChange change, Consumer<Outcome<R>> done) {
+    long index;
+    try {
+      index = raft.proposeConfChange(change);
+    } catch (ConfChangeRefusedException e) {
+      done.accept(Outcome.refused(e.getMessage()));
+      return 0;
+    }
+    if (index == 0) {
+      done.accept(Outcome.notLeader(raft.leaderId()));
+      return 0;
+    }
+    track(index, done);
     return index;
   }
 
@@ -440,6 +478,7 @@ public final class NodeRuntime<R> {
     }
     processor.drain(raft);
     noticeNewLeadership();
+    noticeConfiguration();
     maybeCompact();
     if (!leaderWaiters.isEmpty() && raft.leaderId() != RaftConfig.NONE) {
       SoftState s = softState();
@@ -451,6 +490,18 @@ public final class NodeRuntime<R> {
     }
     expireRequests();
   }
+
+  /** Tells the listener when the configuration in effect changed (§4.1). */
+  private void noticeConfiguration() {
+    ConfState now = raft.configuration();
+    if (now != configuration) {
+      configuration = now;
+      listener.configurationChanged(now);
+    }
+  }
+
+  /** The configuration last told to the listener (null before the first turn). */
+  private ConfState configuration;
 
   private void tick() {
     if (raft.leaderId() != RaftConfig.NONE) {
@@ -491,7 +542,7 @@ public final class NodeRuntime<R> {
         storage.compact(start);
       }
     } else {
-      start = raft.snapshotMeta(st.snapshotIndex());
+      start = raft.logStart();
     }
     listener.compacted(snapshot, start);
   }

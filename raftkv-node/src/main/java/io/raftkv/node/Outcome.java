@@ -14,6 +14,8 @@ import io.raftkv.raft.RaftConfig;
  *       appended: the next leader may still commit it. {@link #message()} says why.
  *   <li>{@link Kind#TIMEOUT}: no outcome within the request timeout; for a write, it may still
  *       apply.
+ *   <li>{@link Kind#REFUSED}: the leader refused the request as it stands (a configuration change
+ *       that is invalid or must wait); nothing was appended. {@link #message()} says why.
  * </ul>
  *
  * @param <T> the result type
@@ -25,7 +27,8 @@ public record Outcome<T>(Kind kind, T value, int leaderId, String message) {
     OK,
     NOT_LEADER,
     UNKNOWN,
-    TIMEOUT
+    TIMEOUT,
+    REFUSED
   }
 
   public static <T> Outcome<T> ok(T value) {
@@ -42,6 +45,10 @@ public record Outcome<T>(Kind kind, T value, int leaderId, String message) {
 
   public static <T> Outcome<T> timeout() {
     return new Outcome<>(Kind.TIMEOUT, null, RaftConfig.NONE, "");
+  }
+
+  public static <T> Outcome<T> refused(String why) {
+    return new Outcome<>(Kind.REFUSED, null, RaftConfig.NONE, why);
   }
 
   public boolean isOk() {

@@ -23,19 +23,25 @@ import java.util.TreeSet;
  */
 final class Configuration {
   static final Configuration EMPTY =
-      new Configuration(List.of(), List.of(), List.of(), new TreeMap<>());
+      new Configuration(List.of(), List.of(), List.of(), new TreeMap<>(), List.of());
 
   private final SortedSet<Integer> voters;
   private final SortedSet<Integer> outgoing;
   private final SortedSet<Integer> learners;
   private final Map<Integer, Member> members;
+
+  /** Ids removed so far: never reused. */
+  private final SortedSet<Integer> removed;
+
   private final ConfState confState;
 
   private Configuration(
       Collection<Integer> voters,
       Collection<Integer> outgoing,
       Collection<Integer> learners,
-      Map<Integer, Member> members) {
+      Map<Integer, Member> members,
+      Collection<Integer> removed) {
+    this.removed = Collections.unmodifiableSortedSet(new TreeSet<>(removed));
     this.voters = Collections.unmodifiableSortedSet(new TreeSet<>(voters));
     this.outgoing = Collections.unmodifiableSortedSet(new TreeSet<>(outgoing));
     this.learners = Collections.unmodifiableSortedSet(new TreeSet<>(learners));
@@ -53,12 +59,13 @@ final class Configuration {
             .addAllVotersOutgoing(this.outgoing)
             .addAllLearners(this.learners)
             .addAllMembers(this.members.values())
+            .addAllRemoved(this.removed)
             .build();
   }
 
   /** A configuration of voters only, as a cluster is first started. */
   static Configuration ofVoters(Collection<Integer> voters) {
-    return new Configuration(voters, List.of(), List.of(), new TreeMap<>());
+    return new Configuration(voters, List.of(), List.of(), new TreeMap<>(), List.of());
   }
 
   static Configuration fromConfState(ConfState cs) {
@@ -67,7 +74,11 @@ final class Configuration {
       members.put(m.getId(), m);
     }
     return new Configuration(
-        cs.getVotersList(), cs.getVotersOutgoingList(), cs.getLearnersList(), members);
+        cs.getVotersList(),
+        cs.getVotersOutgoingList(),
+        cs.getLearnersList(),
+        members,
+        cs.getRemovedList());
   }
 
   ConfState toConfState() {
@@ -142,6 +153,7 @@ final class Configuration {
     TreeSet<Integer> newVoters = new TreeSet<>(voters);
     TreeSet<Integer> newLearners = new TreeSet<>(learners);
     TreeMap<Integer, Member> newMembers = new TreeMap<>(members);
+    TreeSet<Integer> newRemoved = new TreeSet<>(removed);
     Set<Integer> touched = new TreeSet<>();
     for (ConfChangeSingle c : change.getChangesList()) {
       int id = c.getMember().getId();
@@ -157,6 +169,10 @@ final class Configuration {
         case CONF_CHANGE_ADD_LEARNER, CONF_CHANGE_ADD_VOTER -> {
           if (known) {
             throw new ConfChangeRefusedException("member " + id + " exists already");
+          }
+          if (removed.contains(id)) {
+            throw new ConfChangeRefusedException(
+                "member id " + id + " was removed from this cluster before; ids are never reused");
           }
           checkAddressFree(newMembers, c.getMember());
           (c.getType() == io.raftkv.proto.raft.ConfChangeType.CONF_CHANGE_ADD_VOTER
@@ -182,6 +198,7 @@ final class Configuration {
           newVoters.remove(id);
           newLearners.remove(id);
           newMembers.remove(id);
+          newRemoved.add(id);
         }
         default -> throw new ConfChangeRefusedException("unknown change type " + c.getTypeValue());
       }
@@ -196,7 +213,7 @@ final class Configuration {
     common.retainAll(newVoters);
     changed.removeAll(common);
     if (changed.size() <= 1) {
-      return new Configuration(newVoters, List.of(), newLearners, newMembers);
+      return new Configuration(newVoters, List.of(), newLearners, newMembers, newRemoved);
     }
     for (int learner : newLearners) {
       if (voters.contains(learner)) {
@@ -208,7 +225,7 @@ final class Configuration {
     // configuration is left.
     TreeMap<Integer, Member> jointMembers = new TreeMap<>(members);
     jointMembers.putAll(newMembers);
-    return new Configuration(newVoters, voters, newLearners, jointMembers);
+    return new Configuration(newVoters, voters, newLearners, jointMembers, newRemoved);
   }
 
   /** C_new after C_old,new (§4.3): the outgoing voters no longer count and leave. */
@@ -216,7 +233,7 @@ final class Configuration {
     if (!isJoint()) {
       throw new IllegalStateException("not a joint configuration: " + this);
     }
-    return new Configuration(voters, List.of(), learners, members);
+    return new Configuration(voters, List.of(), learners, members, removed);
   }
 
   private static void checkAddressFree(Map<Integer, Member> members, Member added) {
@@ -237,7 +254,8 @@ final class Configuration {
         && voters.equals(c.voters)
         && outgoing.equals(c.outgoing)
         && learners.equals(c.learners)
-        && members.equals(c.members);
+        && members.equals(c.members)
+        && removed.equals(c.removed);
   }
 
   @Override

@@ -52,6 +52,15 @@ final class ConfigurationLog {
     return entries.isEmpty() ? baseIndex : entries.lastKey();
   }
 
+  /**
+   * The configuration before the current one took effect (the empty one if this log does not know
+   * it any more).
+   */
+  Configuration previous() {
+    long index = currentIndex();
+    return index - 1 >= baseIndex ? at(index - 1) : Configuration.EMPTY;
+  }
+
   long baseIndex() {
     return baseIndex;
   }

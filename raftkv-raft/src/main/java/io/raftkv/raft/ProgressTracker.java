@@ -24,7 +24,7 @@ final class ProgressTracker {
 
   private Configuration config = Configuration.EMPTY;
 
-  /** Every member but this node (voters and learners), in id order: who gets the log. */
+  /** Every member but this node (voters, learners, departing), in id order: who gets the log. */
   private List<Integer> peers = List.of();
 
   /** Every voter but this node, in id order: who is asked for votes. */
@@ -55,9 +55,11 @@ final class ProgressTracker {
    * as recently active so that CheckQuorum gives them an interval to answer) and forgets removed
    * ones.
    */
-  void setConfiguration(Configuration c, long next) {
+  void setConfiguration(Configuration c, Set<Integer> departing, long next) {
     config = c;
-    peers = c.allMembers().stream().filter(id -> id != self).toList();
+    java.util.TreeSet<Integer> replicated = new java.util.TreeSet<>(c.allMembers());
+    replicated.addAll(departing);
+    peers = replicated.stream().filter(id -> id != self).toList();
     voterPeers = c.allVoters().stream().filter(id -> id != self).toList();
     progress.keySet().retainAll(peers);
     if (leading) {

@@ -72,6 +72,9 @@ public final class Raft {
   /** A snapshot this node accepted (Figure 13) that the next Ready hands to the driver. */
   private SnapshotMeta snapshotToInstall;
 
+  /** Whether the configuration in effect was committed when the tracker last took it. */
+  private boolean configurationSettled = true;
+
   /** Whether a leader's append may reveal that this node lost its data ({@link Follower}). */
   private boolean detectDataLoss = true;
 
@@ -121,7 +124,7 @@ public final class Raft {
     this.votedFor = hs.hasVotedFor() ? hs.getVotedFor() : NONE;
     this.outbox = new Outbox(hardState());
     this.tracker = new ProgressTracker(config.id());
-    tracker.setConfiguration(log.configuration(), log.lastIndex() + 1);
+    syncConfiguration();
     this.follower = new Follower(this, log);
     this.candidate = new Candidate(this, config, log, tracker, follower);
     this.leader = new Leader(this, config, log, tracker);
@@ -151,8 +154,10 @@ public final class Raft {
       leader.tick();
       afterInput();
     } else if (!isPromotable()) {
-      // A learner, or a node outside the configuration, never campaigns (dissertation §4.2.1).
-      electionElapsed = 0;
+      // A learner, or a node outside the configuration, never campaigns (dissertation §4.2.1), but
+      // its leader lease still runs out: it must grant a vote once its leader is gone (it may be a
+      // voter in the candidate's configuration without knowing it yet).
+      electionElapsed = Math.min(electionElapsed + 1, randomizedElectionTimeout);
     } else {
       electionElapsed++;
       if (electionElapsed >= randomizedElectionTimeout) {
@@ -172,9 +177,22 @@ public final class Raft {
     }
   }
 
-  /** Whether this node may campaign: it is a voter of its configuration (either half). */
+  /**
+   * Whether this node may campaign: it is a voter of its configuration (either half), or (§4.2.2) a
+   * change that removes it is not yet known to be committed and it was a voter before: "a server
+   * that is not part of its own latest configuration should still start new elections, as it might
+   * still be needed until the C_new entry is committed". A leader that appended its own removal and
+   * then lost leadership may hold the only copy of that entry; without this no one could be
+   * elected. Its own vote does not count ({@link ProgressTracker} counts voters only).
+   */
   boolean isPromotable() {
-    return tracker.isVoter(config.id());
+    Configuration c = tracker.configuration();
+    if (c.isVoter(config.id())) {
+      return true;
+    }
+    return !c.contains(config.id())
+        && log.committed() < log.configurationIndex()
+        && log.previousConfiguration().isVoter(config.id());
   }
 
   /**
@@ -378,10 +396,20 @@ public final class Raft {
   /** Makes the log's latest configuration the one that decides (§4.1: it takes effect at once). */
   void syncConfiguration() {
     Configuration c = log.configuration();
-    if (c == tracker.configuration()) {
+    boolean settled = log.committed() >= log.configurationIndex();
+    if (c == tracker.configuration() && settled == configurationSettled) {
       return;
     }
-    tracker.setConfiguration(c, log.lastIndex() + 1);
+    configurationSettled = settled;
+    // Until the change is committed, the members it removes still get the log (though they no
+    // longer count), so that they normally learn of their removal: a removed server that never
+    // hears of it would go on campaigning (dissertation §4.2.3).
+    java.util.TreeSet<Integer> departing = new java.util.TreeSet<>();
+    if (!settled) {
+      departing.addAll(log.previousConfiguration().allMembers());
+      departing.removeAll(c.allMembers());
+    }
+    tracker.setConfiguration(c, departing, log.lastIndex() + 1);
     if ((role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) && !isPromotable()) {
       becomeFollower(term, NONE);
     }

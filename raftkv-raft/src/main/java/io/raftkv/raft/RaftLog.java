@@ -137,6 +137,11 @@ final class RaftLog {
     return configs.current();
   }
 
+  /** The configuration before {@link #configuration()} took effect (empty if not known). */
+  Configuration previousConfiguration() {
+    return configs.previous();
+  }
+
   /** The index of the entry that set {@link #configuration()} (or where it is known from). */
   long configurationIndex() {
     return configs.currentIndex();

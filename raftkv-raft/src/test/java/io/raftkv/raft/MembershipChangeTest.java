@@ -497,4 +497,71 @@ class MembershipChangeTest {
     assertThat(net.sent).anyMatch(between(1, 4)::test);
     assertThat(net.sent).anyMatch(between(4, 1)::test);
   }
+
+  @Test
+  void aRemovedIdIsNeverGivenToANewMember() {
+    TestNetwork net = threeNodes();
+    net.raft(1).proposeConfChange(remove(3));
+    net.deliverAll();
+    assertThatThrownBy(() -> net.raft(1).proposeConfChange(addLearner(3)))
+        .isInstanceOf(ConfChangeRefusedException.class)
+        .hasMessageContaining("ids are never reused");
+  }
+
+  /**
+   * A learner (or a node that does not know it was made a voter) never campaigns, but its leader
+   * lease (dissertation §4.2.3) runs out like anyone's: once its leader is gone it grants votes, or
+   * a voter it does not know it is could block every election.
+   */
+  @Test
+  void aLearnerGrantsVotesOnceItsLeaderIsGone() {
+    TestNetwork net = TestNetwork.create(3, 7, c -> c.withPreVoteAndCheckQuorum(true, true));
+    net.elect(1);
+    net.addBlankNode(4, c -> c.withPreVoteAndCheckQuorum(true, true));
+    net.raft(1).proposeConfChange(addLearner(4));
+    net.deliverAll();
+    net.isolate(1);
+    for (int i = 0; i < 40; i++) {
+      net.raft(4).tick();
+    }
+    net.flush();
+    net.raft(4)
+        .step(
+            io.raftkv.proto.raft.RaftMessage.newBuilder()
+                .setFrom(2)
+                .setTo(4)
+                .setTerm(net.raft(4).term() + 1)
+                .setVoteRequest(
+                    io.raftkv.proto.raft.RequestVoteRequest.newBuilder()
+                        .setPreVote(true)
+                        .setLastLogIndex(net.raft(2).lastIndex())
+                        .setLastLogTerm(net.raft(2).term()))
+                .build());
+    assertThat(net.raft(4).ready().messages())
+        .anySatisfy(m -> assertThat(m.getVoteResponse().getVoteGranted()).isTrue());
+  }
+
+  /**
+   * §4.2.2, Figure 4.6: a leader that appended its own removal but lost leadership before
+   * committing it holds the only copy of C_new; the remaining voter, still in C_old, needs its vote
+   * and cannot win. The removed server campaigns (its own vote not counted), wins with the votes of
+   * C_new, commits it and hands over.
+   */
+  @Test
+  void aLeaderRemovedByAnUncommittedChangeMayStillCampaignToFinishIt() {
+    TestNetwork net = TestNetwork.create(2, 7, c -> c.withPreVoteAndCheckQuorum(true, true));
+    net.elect(1);
+    net.isolate(2);
+    long index = net.raft(1).proposeConfChange(remove(1)); // C_new = {2}, on node 1 only
+    net.deliverAll();
+    net.tickAll(30); // CheckQuorum: node 1 hears from no one and steps down
+    assertThat(net.raft(1).role()).isNotEqualTo(Role.LEADER);
+    assertThat(conf(net, 2).getVotersList()).containsExactly(1, 2);
+
+    net.heal();
+    net.tickAll(100);
+    assertThat(net.raft(2).commitIndex()).isGreaterThanOrEqualTo(index);
+    assertThat(conf(net, 2).getVotersList()).containsExactly(2);
+    assertThat(net.leader()).isEqualTo(2);
+  }
 }

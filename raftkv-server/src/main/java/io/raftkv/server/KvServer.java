@@ -71,8 +71,10 @@ public final class KvServer implements AutoCloseable {
       // A log that does not continue the state machine (a snapshot installed, its log compaction
       // lost in a crash) is reconciled with it first.
       PersistentState restored =
-          logStorage.load(
-              stateMachine.appliedIndex(), stateMachine.appliedTerm(), config.logCacheEntries());
+          logStorage
+              .load(
+                  stateMachine.appliedIndex(), stateMachine.appliedTerm(), config.logCacheEntries())
+              .withConfiguration(stateMachine.configuration());
       // The core's only randomness (election timeouts); seeded per process here, by the
       // simulator's master seed there.
       Raft raft =

@@ -227,6 +227,10 @@ final class KvSnapshots {
               + "/"
               + s.meta.getTerm());
     }
+    if (!stateMachine.configuration().equals(s.meta.getConfState())) {
+      // An image taken before configurations were recorded with the applied index.
+      stateMachine.recordConfiguration(s.meta.getConfState());
+    }
     record(s.meta, s.summary.bytes());
   }
 

@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.proto.snapshot.CorruptSnapshotException;
@@ -70,6 +71,9 @@ final class SnapshotRestore {
         staged = snapshots.stage(in, meta);
       }
       snapshots.install(staged);
+      // A new cluster: its members are the -r list, not the backed-up cluster's (as etcdctl
+      // snapshot restore takes --initial-cluster).
+      stateMachine.recordConfiguration(ConfState.getDefaultInstance());
       RocksLogStorage log = new RocksLogStorage(store);
       // The log starts after the snapshot, in its term; everything in it is committed.
       log.persist(

@@ -126,7 +126,7 @@ public final class LivenessCheck {
   }
 
   private static boolean appliedEverywhere(SimCluster cluster, long index, ByteString command) {
-    for (int i = 0; i < cluster.size(); i++) {
+    for (int i : cluster.members()) {
       List<Entry> applied = cluster.applied(i);
       if (applied.size() < index || !applied.get((int) index - 1).getData().equals(command)) {
         return false;

@@ -30,6 +30,12 @@ public final class RandomScenario {
   private long commands;
   private long reads;
 
+  /** Random membership changes, in half of the seeds (null in the others). */
+  private final MembershipChanges membership;
+
+  /** Spare nodes beside the first configuration, for membership changes to add. */
+  static final int SPARES = 3;
+
   /**
    * @param log receives a line per scenario action and, when {@code trace}, per trace event
    */
@@ -39,7 +45,17 @@ public final class RandomScenario {
     SplittableRandom master = new SplittableRandom(seed);
     this.random = master.split();
     SimConfig config = randomConfig(master.split());
-    this.cluster = new SimCluster(config, master.nextLong());
+    long clusterSeed = master.nextLong();
+    // Drawn after everything else, so that seeds without membership changes run as they always did.
+    SplittableRandom membershipRandom = master.split();
+    if (membershipRandom.nextInt(2) == 0) {
+      config = withSpares(config);
+    }
+    this.cluster = new SimCluster(config, clusterSeed);
+    this.membership =
+        config.initialVoters() < config.nodes()
+            ? new MembershipChanges(cluster, membershipRandom, log)
+            : null;
     this.checkers = SafetyCheckers.attach(cluster);
     // Far above what a healthy scenario needs (tens of thousands per simulated second at most).
     cluster.setEventLimit(MAX_EVENTS);
@@ -78,6 +94,22 @@ public final class RandomScenario {
             preVote,
             checkQuorum);
     return new SimConfig(nodes, 10, template, randomCompaction(r));
+  }
+
+  /**
+   * The same cluster plus {@link #SPARES} nodes outside its first configuration, with CheckQuorum
+   * on: its leader lease is what keeps a removed server that never heard of its removal from
+   * deposing leaders with ever higher terms (dissertation §4.2.3; without it Raft has no defence,
+   * and the server always runs with it).
+   */
+  public static SimConfig withSpares(SimConfig c) {
+    RaftConfig t = c.raftTemplate();
+    return new SimConfig(
+        c.nodes() + SPARES,
+        c.tickMillis(),
+        t.withPreVoteAndCheckQuorum(t.preVote(), true),
+        c.compaction(),
+        c.nodes());
   }
 
   /**
@@ -121,7 +153,10 @@ public final class RandomScenario {
             + ", checkQuorum "
             + t.checkQuorum()
             + ", compaction "
-            + describe(c.compaction()));
+            + describe(c.compaction())
+            + (membership != null
+                ? ", membership changes (" + c.initialVoters() + " voters, " + SPARES + " spares)"
+                : ""));
     long chaosMillis =
         random.nextInt(10) < 7 ? 3_000 + random.nextInt(12_000) : 15_000 + random.nextInt(45_000);
     List<Violation> all = new ArrayList<>();
@@ -251,6 +286,8 @@ public final class RandomScenario {
         cluster.pause(i);
         act("pause n" + i);
       }
+    } else if (membership != null) {
+      membership.step();
     }
     // else: quiet period
   }

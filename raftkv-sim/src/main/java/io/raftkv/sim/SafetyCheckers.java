@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.proto.raft.ConfState;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,7 +23,11 @@ public final class SafetyCheckers {
                 new LogMatchingChecker(n),
                 new LeaderCompletenessChecker(n),
                 new StateMachineSafetyChecker(n),
-                new ReadIndexSafetyChecker()));
+                new ReadIndexSafetyChecker(),
+                new ConfigurationChecker(
+                    ConfState.newBuilder()
+                        .addAllVoters(SimConfig.voters(cluster.config().initialVoters()))
+                        .build())));
     for (SafetyChecker c : all.checkers) {
       cluster.addObserver(c);
     }

@@ -2,6 +2,8 @@ package io.raftkv.sim;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.node.NodeRuntime;
+import io.raftkv.proto.raft.ConfChange;
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.RaftMessage;
@@ -336,25 +338,57 @@ public final class SimCluster {
   }
 
   /**
-   * The live leader of the highest term among live nodes, or -1: the one a client would end up
-   * with, ignoring stale leaders that have not noticed yet.
+   * The live leader that no live member of its configuration has overtaken (in a higher term), or
+   * -1: the one a client would end up with, ignoring stale leaders that have not noticed yet, and
+   * nodes removed from the cluster that never heard of it (outside the configuration, their terms
+   * do not count: chapter 4). With a fixed configuration: the leader of the highest live term.
    */
   public int currentLeader() {
-    long maxTerm = -1;
-    int leader = -1;
+    int best = -1;
     for (SimNode n : nodes) {
-      if (n.isUp()) {
-        long t = n.raft().term();
-        if (t > maxTerm) {
-          maxTerm = t;
-          leader = -1;
-        }
-        if (t == maxTerm && n.raft().role() == Role.LEADER) {
-          leader = n.id();
+      if (!n.isUp() || n.raft().role() != Role.LEADER) {
+        continue;
+      }
+      long term = n.raft().term();
+      ConfState c = n.raft().configuration();
+      boolean overtaken = false;
+      for (SimNode m : nodes) {
+        int id = m.id();
+        boolean member =
+            c.getVotersList().contains(id)
+                || c.getVotersOutgoingList().contains(id)
+                || c.getLearnersList().contains(id);
+        if (member && m.isUp() && m.raft().term() > term) {
+          overtaken = true;
+          break;
         }
       }
+      if (!overtaken && (best < 0 || term > nodes[best].raft().term())) {
+        best = n.id();
+      }
     }
-    return leader;
+    return best;
+  }
+
+  /**
+   * The members (voters and learners) of the {@link #currentLeader()}'s configuration, in id order:
+   * the nodes that must apply what it commits (chapter 4: a spare, or a node removed from the
+   * cluster, gets nothing). Every node when there is no leader.
+   */
+  public List<Integer> members() {
+    int leader = currentLeader();
+    java.util.TreeSet<Integer> ids = new java.util.TreeSet<>();
+    if (leader < 0) {
+      for (int i = 0; i < nodes.length; i++) {
+        ids.add(i);
+      }
+    } else {
+      ConfState c = nodes[leader].raft().configuration();
+      ids.addAll(c.getVotersList());
+      ids.addAll(c.getVotersOutgoingList());
+      ids.addAll(c.getLearnersList());
+    }
+    return List.copyOf(ids);
   }
 
   // ---------------------------------------------------------------- client inputs
@@ -413,6 +447,25 @@ public final class SimCluster {
           });
     }
     return true;
+  }
+
+  /**
+   * Offers a configuration change (chapter 4) to node {@code i}; {@code done} hears how it ended
+   * (see {@link NodeRuntime#proposeConfChange}).
+   *
+   * @return false if the node is down
+   */
+  public boolean proposeConfChange(
+      int i, ConfChange change, Consumer<io.raftkv.node.Outcome<?>> done) {
+    return submit(i, rt -> rt.proposeConfChange(change, done::accept));
+  }
+
+  /**
+   * The configuration node {@code i} has in effect (the latest in its log, §4.1), or null while it
+   * is down.
+   */
+  public ConfState configuration(int i) {
+    return nodes[i].isUp() ? nodes[i].raft().configuration() : null;
   }
 
   /** Makes node {@code i} campaign now; false if it is down. */

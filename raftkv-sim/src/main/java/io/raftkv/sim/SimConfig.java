@@ -10,13 +10,20 @@ import java.util.stream.IntStream;
  * node shares. The template's id and voters are ignored: node {@code i} gets id {@code i} and the
  * voters are always {@code 0..nodes-1}.
  *
- * @param nodes the cluster size (ids 0..nodes-1)
+ * @param nodes how many nodes the simulation holds (ids 0..nodes-1)
  * @param tickMillis simulated milliseconds between two ticks of one node
  * @param raftTemplate election and heartbeat timeouts (in ticks), PreVote, CheckQuorum, limits
  * @param compaction when nodes snapshot and compact their logs (§7)
+ * @param initialVoters how many of them (ids 0..initialVoters-1) form the cluster's first
+ *     configuration; the others start empty, outside it, and wait to be added (chapter 4)
  */
 public record SimConfig(
-    int nodes, long tickMillis, RaftConfig raftTemplate, Compaction compaction) {
+    int nodes, long tickMillis, RaftConfig raftTemplate, Compaction compaction, int initialVoters) {
+
+  /** Every node a voter from the start. */
+  public SimConfig(int nodes, long tickMillis, RaftConfig raftTemplate, Compaction compaction) {
+    this(nodes, tickMillis, raftTemplate, compaction, nodes);
+  }
 
   /** Without log compaction. */
   public SimConfig(int nodes, long tickMillis, RaftConfig raftTemplate) {
@@ -24,12 +31,21 @@ public record SimConfig(
   }
 
   public SimConfig withCompaction(Compaction compaction) {
-    return new SimConfig(nodes, tickMillis, raftTemplate, compaction);
+    return new SimConfig(nodes, tickMillis, raftTemplate, compaction, initialVoters);
+  }
+
+  /** The first {@code voters} nodes form the cluster; the others are spares, outside it. */
+  public SimConfig withInitialVoters(int voters) {
+    return new SimConfig(nodes, tickMillis, raftTemplate, compaction, voters);
   }
 
   public SimConfig {
     if (nodes < 1) {
       throw new IllegalArgumentException("a cluster needs at least one node: " + nodes);
+    }
+    if (initialVoters < 1 || initialVoters > nodes) {
+      throw new IllegalArgumentException(
+          "the first configuration needs 1.." + nodes + " voters, not " + initialVoters);
     }
     if (tickMillis < 1) {
       throw new IllegalArgumentException("a tick lasts at least 1 ms: " + tickMillis);
@@ -41,12 +57,17 @@ public record SimConfig(
     return new SimConfig(nodes, 10, RaftConfig.defaults(0, voters(nodes)));
   }
 
-  /** The core configuration of node {@code id}. */
+  /** The core configuration of node {@code id}: a spare's bootstrap configuration is empty. */
   public RaftConfig raftConfig(int id) {
+    return raftConfig(id, id < initialVoters ? voters(initialVoters) : List.of());
+  }
+
+  /** The core configuration of node {@code id} starting with {@code bootstrapVoters}. */
+  public RaftConfig raftConfig(int id, List<Integer> bootstrapVoters) {
     RaftConfig t = raftTemplate;
     return new RaftConfig(
         id,
-        voters(nodes),
+        bootstrapVoters,
         t.electionTimeoutMinTicks(),
         t.electionTimeoutMaxTicks(),
         t.heartbeatTicks(),
@@ -62,7 +83,7 @@ public record SimConfig(
     return raftTemplate.electionTimeoutMaxTicks() * tickMillis;
   }
 
-  static List<Integer> voters(int nodes) {
+  public static List<Integer> voters(int nodes) {
     return IntStream.range(0, nodes).boxed().toList();
   }
 }

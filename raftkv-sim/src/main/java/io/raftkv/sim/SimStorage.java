@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.SnapshotMeta;
@@ -194,8 +195,18 @@ public final class SimStorage implements ReadyProcessor.LogStorage, LogReader {
     if (hs.getCommit() < applied) {
       hs = hs.toBuilder().setCommit(applied).build();
     }
+    // The simulated state machine restarts from its snapshot: the configuration it records as of
+    // its applied index is the snapshot's (dissertation §4.1; none without a snapshot, when the
+    // whole
+    // log is loaded).
     return new PersistentState(
-        hs, log.entries, applied, log.start.getIndex(), log.start.getTerm(), log.start);
+        hs,
+        log.entries,
+        applied,
+        log.start.getIndex(),
+        log.start.getTerm(),
+        log.start,
+        snapshot == null ? ConfState.getDefaultInstance() : snapshot.meta().getConfState());
   }
 
   /** The state machine's durable snapshot, or null. */

@@ -7,6 +7,7 @@ import io.raftkv.proto.kvs.ClientSession;
 import io.raftkv.proto.kvs.KvCommand;
 import io.raftkv.proto.kvs.Status;
 import io.raftkv.proto.kvs.WriteResult;
+import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
 import java.nio.ByteBuffer;
@@ -45,6 +46,9 @@ import java.util.TreeMap;
  *   <li>An entry whose data is not a {@link KvCommand} answers {@link Status#INTERNAL}; it is
  *       recorded as applied (the log must move on) and changes nothing.
  *   <li>{@link EntryType#ENTRY_NOOP} entries only advance the applied index (result OK).
+ *   <li>{@link EntryType#ENTRY_CONFIG} entries (membership changes) are recorded as the
+ *       configuration as of the applied index, which a restart hands to the consensus core (result
+ *       OK).
  * </ul>
  *
  * <h2>Exactly-once</h2>
@@ -171,6 +175,9 @@ public final class KvStateMachine {
   private volatile long appliedTerm;
   private volatile int sessionCount;
 
+  /** The configuration as of the applied index (the default instance: none applied yet). */
+  private volatile ConfState configuration = ConfState.getDefaultInstance();
+
   /** Opens the state machine in {@code store} with {@link Options#defaults()}. */
   public KvStateMachine(RocksStore store) {
     this(store, Options.defaults());
@@ -236,6 +243,7 @@ public final class KvStateMachine {
           sessions.put(clientId, s);
         });
     clockMillis = applied.getClockMillis();
+    configuration = applied.getConfiguration();
     appliedTerm = applied.getTerm();
     appliedIndex = applied.getIndex();
     sessionCount = sessions.size();
@@ -254,6 +262,38 @@ public final class KvStateMachine {
   /** The settings this state machine runs with. */
   public Options options() {
     return options;
+  }
+
+  /**
+   * The configuration as of {@link #appliedIndex()}: the last configuration entry applied, or the
+   * one of the snapshot installed (the default instance if none): what a restart hands to the
+   * consensus core ({@code PersistentState#withConfiguration}).
+   */
+  public ConfState configuration() {
+    return configuration;
+  }
+
+  /**
+   * Records {@code recorded} as the configuration as of the applied index, durably with it: after a
+   * snapshot install (the snapshot's, §7), or the default instance after a restore from a backup (a
+   * new cluster takes its members from its command line, as etcd's snapshot restore does). Apply
+   * thread only.
+   */
+  public void recordConfiguration(ConfState recorded) {
+    try (KvEngine.Batch batch = engine.newBatch()) {
+      batch.putMeta(APPLIED_KEY, appliedState(appliedIndex, appliedTerm, recorded).toByteArray());
+      batch.commit();
+    }
+    configuration = recorded;
+  }
+
+  private AppliedState appliedState(long index, long term, ConfState conf) {
+    AppliedState.Builder b =
+        AppliedState.newBuilder().setIndex(index).setTerm(term).setClockMillis(clockMillis);
+    if (conf.getVotersCount() > 0) {
+      b.setConfiguration(conf);
+    }
+    return b.build();
   }
 
   /** The index of the last applied entry (0 = none); Raft resumes applying at the next one. */
@@ -327,19 +367,18 @@ public final class KvStateMachine {
     try (KvEngine.Batch batch = engine.newBatch()) {
       b.batch = batch;
       long term = appliedTerm;
+      ConfState conf = configuration;
       for (Entry e : committed) {
+        if (e.getType() == EntryType.ENTRY_CONFIG) {
+          conf = parseConfiguration(e);
+        }
         results.add(applyOne(b, e));
         term = e.getTerm();
       }
       long lastIndex = committed.get(committed.size() - 1).getIndex();
-      AppliedState state =
-          AppliedState.newBuilder()
-              .setIndex(lastIndex)
-              .setTerm(term)
-              .setClockMillis(clockMillis)
-              .build();
-      batch.putMeta(APPLIED_KEY, state.toByteArray());
+      batch.putMeta(APPLIED_KEY, appliedState(lastIndex, term, conf).toByteArray());
       batch.commit();
+      configuration = conf;
       appliedTerm = term;
       appliedIndex = lastIndex;
       sessionCount = sessions.size();
@@ -362,8 +401,17 @@ public final class KvStateMachine {
     int evicted;
   }
 
+  private ConfState parseConfiguration(Entry e) {
+    try {
+      return ConfState.parseFrom(e.getData());
+    } catch (InvalidProtocolBufferException ex) {
+      // The core parsed it when it was appended: a log that changed since is damaged.
+      throw corrupt("configuration entry " + e.getIndex() + " is unreadable", ex);
+    }
+  }
+
   private Applied applyOne(Batch b, Entry e) {
-    if (e.getType() == EntryType.ENTRY_NOOP) {
+    if (e.getType() == EntryType.ENTRY_NOOP || e.getType() == EntryType.ENTRY_CONFIG) {
       return new Applied(e.getIndex(), e.getTerm(), 0, 0, OK, false);
     }
     if (e.getType() != EntryType.ENTRY_NORMAL) {

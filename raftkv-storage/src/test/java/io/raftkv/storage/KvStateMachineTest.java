@@ -375,6 +375,39 @@ class KvStateMachineTest {
         .isEqualTo(AppliedState.newBuilder().setIndex(1).setTerm(4).setClockMillis(1234).build());
   }
 
+  @Test
+  void anAppliedConfigurationIsRecordedWithTheAppliedIndexAndSurvivesAReopen() throws Exception {
+    io.raftkv.proto.raft.ConfState conf =
+        io.raftkv.proto.raft.ConfState.newBuilder()
+            .addVoters(1)
+            .addVoters(2)
+            .addLearners(3)
+            .build();
+    sm.apply(
+        List.of(
+            entry(1, 4, put("k", "v")),
+            io.raftkv.proto.raft.Entry.newBuilder()
+                .setIndex(2)
+                .setTerm(4)
+                .setType(io.raftkv.proto.raft.EntryType.ENTRY_CONFIG)
+                .setData(conf.toByteString())
+                .build(),
+            entry(3, 4, put("k", "w"))));
+    assertThat(sm.configuration()).isEqualTo(conf);
+    store.close();
+    store = RocksStore.open(dir, ME);
+    sm = new KvStateMachine(store);
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+    assertThat(sm.configuration()).isEqualTo(conf);
+
+    sm.recordConfiguration(io.raftkv.proto.raft.ConfState.getDefaultInstance());
+    store.close();
+    store = RocksStore.open(dir, ME);
+    sm = new KvStateMachine(store);
+    assertThat(sm.configuration().getVotersCount()).isZero();
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+  }
+
   // ---- session expiry and bounds ----
 
   @Test

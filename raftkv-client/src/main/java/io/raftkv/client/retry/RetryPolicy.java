@@ -137,6 +137,10 @@ public record RetryPolicy(
     private String target;
     private boolean followHint;
     private int hintsInARow;
+
+    /** The server whose hint started the chain being followed, or null. */
+    private String hintGiver;
+
     private long backoff = initialBackoffNanos;
     private boolean maybeApplied;
     private boolean renewed;
@@ -280,19 +284,34 @@ public record RetryPolicy(
           && !hint.equals(a.server())
           && hintsInARow < routing.size()) {
         routing.learnLeader(hint);
+        if (hintGiver == null) {
+          hintGiver = a.server();
+        }
         target = hint;
         followHint = true;
         hintsInARow++;
       } else {
-        target = fixed != null ? fixed : routing.next(a.server());
+        target = fixed != null ? fixed : nextInTurn(a.server());
         followHint = false;
       }
     }
 
     private void failed(String server) {
       routing.notLeader(server);
-      target = fixed != null ? fixed : routing.next(server);
+      target = fixed != null ? fixed : nextInTurn(server);
       followHint = false;
+    }
+
+    /**
+     * The next server in the round robin: after the one that sent us along a chain of hints, if the
+     * chain led nowhere. A stale server (one removed from the cluster, or cut off, that still names
+     * an old leader) must not send the client back to the same dead end every round.
+     */
+    private String nextInTurn(String current) {
+      String from = hintGiver != null ? hintGiver : current;
+      hintGiver = null;
+      String next = routing.next(from);
+      return next.equals(current) ? routing.next(next) : next;
     }
 
     /**

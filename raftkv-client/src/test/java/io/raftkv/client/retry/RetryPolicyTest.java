@@ -61,6 +61,24 @@ class RetryPolicyTest {
     assertThat(routing.leader()).isEqualTo("c");
   }
 
+  /**
+   * A stale server (removed from the cluster, or cut off) that names a dead leader must not send
+   * the client back to it every round: when the hinted server fails, the round robin goes on after
+   * the server that gave the hint.
+   */
+  @Test
+  void aStaleHintToADeadServerDoesNotTrapTheClientBetweenTwoServers() {
+    ServerRouting four = new ServerRouting(List.of("a", "b", "c", "d"));
+    RetryPolicy.Operation op = policy.read("GET", four, null, 0, random);
+    op.onAnswer(notLeader("a", "b"), 0);
+    assertThat(op.target()).isEqualTo("b");
+    op.onAnswer(lost("b"), 0);
+    assertThat(op.target()).as("after a (whose hint led nowhere) and b").isEqualTo("c");
+    op.onAnswer(notLeader("c", "b"), 0);
+    op.onAnswer(lost("b"), 0);
+    assertThat(op.target()).isEqualTo("d");
+  }
+
   @Test
   void aHintNamingANewServerAddsItToTheKnownOnes() {
     RetryPolicy.Operation op = policy.read("GET", routing, null, 0, random);

@@ -9,6 +9,7 @@ import io.raftkv.linearizability.KvOutput;
 import io.raftkv.linearizability.LinearizabilityChecker;
 import io.raftkv.linearizability.Operation;
 import io.raftkv.raft.RaftConfig;
+import io.raftkv.sim.MembershipChanges;
 import io.raftkv.sim.RandomScenario;
 import io.raftkv.sim.ScenarioResult;
 import io.raftkv.sim.SimCluster;
@@ -62,13 +63,33 @@ public final class RandomKvScenario {
   private final List<Violation> found = new ArrayList<>();
   private boolean stopped;
 
+  /** Random membership changes, in half of the seeds (null in the others). */
+  private final MembershipChanges membership;
+
   public RandomKvScenario(long seed, Consumer<String> log) {
     this.seed = seed;
     this.log = log;
     SplittableRandom master = new SplittableRandom(seed);
     this.random = master.split();
-    this.kv = new SimKvCluster(randomSettings(master.split()), master.nextLong());
+    SimKvCluster.Settings settings = randomSettings(master.split());
+    long clusterSeed = master.nextLong();
+    // Drawn after everything else, so that seeds without membership changes run as they always did.
+    SplittableRandom membershipRandom = master.split();
+    if (membershipRandom.nextInt(2) == 0) {
+      settings =
+          new SimKvCluster.Settings(
+              RandomScenario.withSpares(settings.config()),
+              settings.clientPolicy(),
+              settings.requestTimeoutMillis(),
+              settings.leaderHint(),
+              settings.startupGraceMillis());
+    }
+    this.kv = new SimKvCluster(settings, clusterSeed);
     this.cluster = kv.cluster();
+    this.membership =
+        settings.config().initialVoters() < settings.config().nodes()
+            ? new MembershipChanges(cluster, membershipRandom, log)
+            : null;
     cluster.setEventLimit(MAX_EVENTS);
   }
 
@@ -188,7 +209,14 @@ public final class RandomKvScenario {
             + ", grace "
             + s.startupGraceMillis()
             + " ms, compaction "
-            + RandomScenario.describe(s.config().compaction()));
+            + RandomScenario.describe(s.config().compaction())
+            + (membership != null
+                ? ", membership changes ("
+                    + s.config().initialVoters()
+                    + " voters, "
+                    + (n - s.config().initialVoters())
+                    + " spares)"
+                : ""));
     int clientCount = 2 + random.nextInt(7);
     for (int i = 0; i < clientCount; i++) {
       SimKvClient c = kv.makeClient();
@@ -284,6 +312,8 @@ public final class RandomKvScenario {
         boolean ok = cluster.transferLeadership(leader, target);
         act("transfer leadership n" + leader + " -> n" + target + (ok ? "" : " (refused)"));
       }
+    } else if (roll >= 95 && membership != null) {
+      membership.step();
     }
     // else: quiet period
   }
@@ -449,14 +479,19 @@ public final class RandomKvScenario {
     }
   }
 
-  /** Every node reaches the same applied index and holds the same value for every key. */
+  /**
+   * Every member of the final configuration reaches the same applied index and holds the same value
+   * for every key (spares and removed nodes are not members: chapter 4).
+   */
   private void checkConvergence(long settle) {
-    int n = cluster.size();
+    List<Integer> members = new ArrayList<>();
     boolean converged =
         kv.runUntil(
             () -> {
-              long applied = kv.machine(0).appliedIndex();
-              for (int i = 0; i < n; i++) {
+              members.clear();
+              members.addAll(cluster.members());
+              long applied = kv.machine(members.get(0)).appliedIndex();
+              for (int i : members) {
                 if (!cluster.isUp(i)
                     || kv.machine(i).appliedIndex() != applied
                     || cluster.raft(i).commitIndex() != applied) {
@@ -468,7 +503,7 @@ public final class RandomKvScenario {
             settle);
     if (!converged) {
       StringBuilder sb = new StringBuilder("replicas did not converge:");
-      for (int i = 0; i < n; i++) {
+      for (int i : members) {
         sb.append(" n").append(i).append(" applied ").append(kv.machine(i).appliedIndex());
       }
       found.add(new Violation("Convergence", sb.toString(), cluster.now()));
@@ -481,26 +516,29 @@ public final class RandomKvScenario {
     for (int k = 0; k < APPEND_KEYS; k++) {
       keys.add("a" + k);
     }
+    int ref = members.get(0);
     for (String key : keys) {
-      Optional<String> first = value(0, key);
-      for (int i = 1; i < n; i++) {
+      Optional<String> first = value(ref, key);
+      for (int i : members) {
         Optional<String> v = value(i, key);
         if (!v.equals(first)) {
           found.add(
               new Violation(
                   "Convergence",
-                  "key " + key + ": n0 holds " + first + ", n" + i + " holds " + v,
+                  "key " + key + ": n" + ref + " holds " + first + ", n" + i + " holds " + v,
                   cluster.now()));
         }
       }
     }
-    for (int i = 1; i < n; i++) {
-      if (kv.machine(i).sessionCount() != kv.machine(0).sessionCount()) {
+    for (int i : members) {
+      if (kv.machine(i).sessionCount() != kv.machine(ref).sessionCount()) {
         found.add(
             new Violation(
                 "Convergence",
-                "n0 keeps "
-                    + kv.machine(0).sessionCount()
+                "n"
+                    + ref
+                    + " keeps "
+                    + kv.machine(ref).sessionCount()
                     + " sessions, n"
                     + i
                     + " keeps "

@@ -176,7 +176,9 @@ public final class SimKvClient {
       failSoon(a, server, "unreachable");
       return;
     }
-    long delay = kv.unreliable() ? random.nextLong(27) : 0;
+    // At least a millisecond on the way: a node that commits alone (a one-voter configuration)
+    // would otherwise answer clients that ask again at once, and simulated time would stand still.
+    long delay = 1 + (kv.unreliable() ? random.nextLong(27) : 0);
     kv.cluster()
         .schedule(
             now + delay,
