@@ -1,13 +1,12 @@
 package io.raftkv.server;
 
 import io.raftkv.raft.RaftConfig;
-import io.raftkv.raft.RaftStatus;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * Whether this node can serve, as etcd's {@code /health} answers it: healthy only while it knows a
@@ -46,24 +45,24 @@ final class Health {
 
   static final Result HEALTHY = new Result(true, "");
 
-  private final Supplier<RaftStatus> status;
+  private final BooleanSupplier leaderKnown;
   private final Consumer<Runnable> onLoop;
   private final Runnable storageRead;
   private final long loopTimeoutMillis;
 
   /**
-   * @param status the node's last published status
+   * @param leaderKnown whether the node knows a leader now (itself included)
    * @param onLoop runs a task on the node's loop thread, after the work already queued
    * @param storageRead reads something from the local storage; throws if it cannot
    * @param loopTimeoutMillis how long the loop may take to reach a task before the node is
    *     unhealthy
    */
   Health(
-      Supplier<RaftStatus> status,
+      BooleanSupplier leaderKnown,
       Consumer<Runnable> onLoop,
       Runnable storageRead,
       long loopTimeoutMillis) {
-    this.status = status;
+    this.leaderKnown = leaderKnown;
     this.onLoop = onLoop;
     this.storageRead = storageRead;
     this.loopTimeoutMillis = loopTimeoutMillis;
@@ -71,11 +70,15 @@ final class Health {
 
   /** The health of {@code node}: its loop must reach a task within a second. */
   static Health of(RaftNode<?> node, Runnable storageRead) {
-    return new Health(node::status, r -> node.execute(rt -> r.run()), storageRead, 1_000);
+    return new Health(
+        () -> node.status().leaderId() != RaftConfig.NONE,
+        r -> node.execute(rt -> r.run()),
+        storageRead,
+        1_000);
   }
 
   Result check() {
-    if (status.get().leaderId() == RaftConfig.NONE) {
+    if (!leaderKnown.getAsBoolean()) {
       return new Result(false, "RAFT NO LEADER");
     }
     CompletableFuture<Void> turn = new CompletableFuture<>();
