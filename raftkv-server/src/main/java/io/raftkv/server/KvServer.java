@@ -85,7 +85,8 @@ public final class KvServer implements AutoCloseable {
               logStorage, // only the log's tail stays on the heap; older entries come from disk
               config.logCacheEntries());
       List<Integer> memberIds = List.copyOf(config.raftPeersById().keySet());
-      this.metrics = new Metrics(memberIds);
+      List<Integer> peerIds = memberIds.stream().filter(id -> id != config.nodeId()).toList();
+      this.metrics = new Metrics(peerIds);
       this.chaos = Chaos.unseeded(config.nodeId(), memberIds);
       this.transport =
           new PeerTransport(
@@ -134,14 +135,7 @@ public final class KvServer implements AutoCloseable {
               node,
               metrics.snapshots);
       ScrapedMetrics.register(
-          metrics.registry(),
-          node,
-          memberIds.stream().filter(id -> id != config.nodeId()).toList(),
-          transport,
-          chaos,
-          metrics,
-          snapshots,
-          store::logBytes);
+          metrics.registry(), node, peerIds, transport, chaos, metrics, snapshots, store::logBytes);
       RocksStore.LastSnapshot last = snapshots.last();
       runtime.enableSnapshots(
           snapshotStreamer,

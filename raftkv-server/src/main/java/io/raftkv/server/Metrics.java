@@ -73,7 +73,7 @@ final class Metrics {
     READ_INDEX(
         "read_index",
         "raftkv_server_read_index_duration_seconds",
-        "Leader: a linearizable read's ReadIndex barrier (§8), until the state machine caught up.");
+        "Leader: a linearizable read's ReadIndex barrier, until the state machine caught up.");
 
     final String label;
     final String metricName;
@@ -130,7 +130,7 @@ final class Metrics {
   }
 
   /**
-   * @param peerIds every member's id (this node's own included or not: it only gets no samples)
+   * @param peerIds the other members' ids
    */
   Metrics(Collection<Integer> peerIds) {
     for (Stage s : Stage.values()) {
