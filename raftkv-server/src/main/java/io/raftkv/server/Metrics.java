@@ -106,7 +106,7 @@ final class Metrics {
 
   final LongAdder proposals = new LongAdder();
   final LongAdder readBarriers = new LongAdder();
-  final LongAdder logSyncs = new LongAdder();
+  final LongAdder logSyncs = new LongAdder(); // for Prometheus: the fsync histogram's _count
   final LongAdder entriesPersisted = new LongAdder();
   final LongAdder entriesApplied = new LongAdder();
 
@@ -117,7 +117,10 @@ final class Metrics {
   final SnapshotMetrics snapshots;
   final RequestMetrics requests;
 
-  /** Why an arriving peer message was refused (the label of the rejected-messages counter). */
+  /**
+   * Why an arriving peer message was refused (the label of the rejected-messages counter). Every
+   * place that refuses peer traffic adds its reason here, so that one counter shows them all.
+   */
   enum Rejection {
     /** Addressed to another node id: a misconfigured peer list. */
     WRONG_RECIPIENT("wrong_recipient");
@@ -137,9 +140,7 @@ final class Metrics {
       recorders[s.ordinal()] = new Recorder(3);
       totals[s.ordinal()] = new Histogram(3);
     }
-    Map<Integer, AtomicReference<Pending>> r = new TreeMap<>();
     Map<Integer, DistributionDataPoint> rt = new TreeMap<>();
-    Map<Integer, LongAdder> rb = new TreeMap<>();
     for (Stage s : Stage.values()) {
       var h =
           io.prometheus.metrics.core.metrics.Histogram.builder()
@@ -157,6 +158,8 @@ final class Metrics {
         stageHistograms[s.ordinal()] = h.register(registry);
       }
     }
+    Map<Integer, AtomicReference<Pending>> r = new TreeMap<>();
+    Map<Integer, LongAdder> rb = new TreeMap<>();
     for (int id : peerIds) {
       r.put(id, new AtomicReference<>());
       rb.put(id, new LongAdder());
