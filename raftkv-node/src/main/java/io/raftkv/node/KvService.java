@@ -49,6 +49,9 @@ public final class KvService {
 
     default void writeCompleted(long nanos) {}
 
+    /** A proposed write got no result (leadership lost, entry replaced, timed out). */
+    default void writeFailed() {}
+
     default void readRequested() {}
 
     default void readIndexCompleted(long nanos) {}
@@ -167,6 +170,7 @@ public final class KvService {
                   KvStateMachine.Applied applied = outcome.value();
                   reply.accept(response(applied.status(), applied.result().getMessage(), null));
                 } else {
+                  probe.writeFailed();
                   reply.accept(failure(outcome, true));
                 }
               });

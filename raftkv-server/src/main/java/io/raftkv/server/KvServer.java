@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.raftkv.node.Compaction;
 import io.raftkv.node.KvService;
 import io.raftkv.node.NodeRuntime;
@@ -58,6 +59,7 @@ public final class KvServer implements AutoCloseable {
 
   private final Server raftServer;
   private final Server kvsServer;
+  private MetricsServer metricsServer;
 
   private KvServer(ServerConfig config) {
     this.config = config;
@@ -85,7 +87,8 @@ public final class KvServer implements AutoCloseable {
               logStorage, // only the log's tail stays on the heap; older entries come from disk
               config.logCacheEntries());
       List<Integer> memberIds = List.copyOf(config.raftPeersById().keySet());
-      this.metrics = new Metrics(memberIds);
+      List<Integer> peerIds = memberIds.stream().filter(id -> id != config.nodeId()).toList();
+      this.metrics = new Metrics(peerIds);
       this.chaos = Chaos.unseeded(config.nodeId(), memberIds);
       this.transport =
           new PeerTransport(
@@ -100,7 +103,7 @@ public final class KvServer implements AutoCloseable {
               new NodeRuntime.Timing(
                   TimeUnit.MILLISECONDS.toNanos(config.tickMillis()),
                   TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis())),
-              new RoleLogger(config.nodeId()),
+              new RoleChanges(config.nodeId(), metrics),
               System.nanoTime(),
               System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.tickMillis()));
       if (config.startAsLeader()) {
@@ -123,14 +126,18 @@ public final class KvServer implements AutoCloseable {
               this::snapshotChannel,
               node,
               config.snapshots().maxBytesPerSecond(),
-              config.snapshots().timeoutMillis());
+              config.snapshots().timeoutMillis(),
+              metrics.snapshots);
       this.snapshotReceiver =
           new SnapshotReceiver(
               config.nodeId(),
               config.raftPeersById().keySet(),
               config.dataDir().resolve("snapshots"),
               snapshots,
-              node);
+              node,
+              metrics.snapshots);
+      ScrapedMetrics.register(
+          metrics.registry(), node, peerIds, transport, chaos, metrics, snapshots, store::logBytes);
       RocksStore.LastSnapshot last = snapshots.last();
       runtime.enableSnapshots(
           snapshotStreamer,
@@ -151,7 +158,7 @@ public final class KvServer implements AutoCloseable {
               "kvs",
               config.kvsHost(),
               config.kvsPort(),
-              new KvServiceImpl(node, service),
+              new KvServiceImpl(node, service, metrics.requests),
               new AdminServiceImpl(
                   node, config, transport, chaos, metrics, snapshots, store::logBytes));
     } catch (RuntimeException e) {
@@ -171,6 +178,39 @@ public final class KvServer implements AutoCloseable {
               .build();
         });
   }
+
+  /**
+   * Serves this node's metrics ({@code /metrics}, Prometheus text) and health ({@code /health}) on
+   * {@code host:port}, port 0 picking a free one; the JVM's own metrics are added to the node's.
+   * Call at most once; {@link #close} stops it.
+   *
+   * @return the port it listens on
+   * @throws StartupException if it cannot listen there
+   */
+  public synchronized int serveMetrics(String host, int port) {
+    if (metricsServer != null) {
+      throw new IllegalStateException("metrics are served already");
+    }
+    try {
+      JvmMetrics.builder().register(metrics.registry());
+      metricsServer =
+          MetricsServer.start(
+              host, port, metrics.registry(), Health.of(node, () -> stateMachine.get(HEALTH_KEY)));
+    } catch (IOException e) {
+      throw new StartupException(
+          "cannot listen on metrics port " + host + ":" + port + ": " + rootMessage(e), e);
+    }
+    log.info(
+        "node {} serves metrics at http://{}:{}/metrics and /health",
+        config.nodeId(),
+        host,
+        metricsServer.port());
+    return metricsServer.port();
+  }
+
+  /** The key the health check reads (absent or not, the read must succeed). */
+  private static final byte[] HEALTH_KEY =
+      "health".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   /** Opens the data directory, binds both ports and starts the node. */
   public static KvServer start(ServerConfig config) {
@@ -244,11 +284,13 @@ public final class KvServer implements AutoCloseable {
     @Override
     public void installSnapshot(io.raftkv.node.SnapshotImage image) {
       snapshots.install(image);
+      metrics.snapshots.installed();
     }
 
     @Override
     public void saveSnapshot(io.raftkv.proto.raft.SnapshotMeta meta) {
       snapshots.save(meta);
+      metrics.snapshots.saved();
     }
   }
 
@@ -274,12 +316,15 @@ public final class KvServer implements AutoCloseable {
         }
       };
 
-  /** Logs every role change, one line each. */
-  private record RoleLogger(int nodeId) implements NodeRuntime.Listener {
+  /** Logs every role change, one line each, and counts new leaders (etcd's leader changes). */
+  private record RoleChanges(int nodeId, Metrics metrics) implements NodeRuntime.Listener {
     @Override
     public void softStateChanged(SoftState before, SoftState now, long term) {
       if (now.role() != before.role()) {
         log.info("node {} is {} in term {} (leader {})", nodeId, now.role(), term, now.leaderId());
+      }
+      if (now.leaderId() != io.raftkv.raft.RaftConfig.NONE && now.leaderId() != before.leaderId()) {
+        metrics.leaderChanged();
       }
     }
   }
@@ -294,6 +339,11 @@ public final class KvServer implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      if (metricsServer != null) {
+        metricsServer.close();
+      }
+    }
     kvsServer.shutdown();
     raftServer.shutdown();
     node.close();

@@ -42,6 +42,7 @@ final class PeerClient implements AutoCloseable {
   private final ArrayBlockingQueue<RaftMessage> queue;
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
+  private final AtomicLong sentBytes = new AtomicLong();
 
   // Executor-thread state.
   private ClientCallStreamObserver<RaftMessage> stream;
@@ -145,6 +146,11 @@ final class PeerClient implements AutoCloseable {
     return sent.get();
   }
 
+  /** Bytes of the messages handed to the stream (their protobuf size, without gRPC framing). */
+  long sentBytes() {
+    return sentBytes.get();
+  }
+
   private synchronized void scheduleFlush() {
     if (!flushScheduled) {
       flushScheduled = true;
@@ -174,6 +180,7 @@ final class PeerClient implements AutoCloseable {
       }
       stream.onNext(m);
       sent.incrementAndGet();
+      sentBytes.addAndGet(m.getSerializedSize()); // computed once per message, and memoized
     }
     // Not ready: the on-ready handler flushes again when the transport drains.
   }

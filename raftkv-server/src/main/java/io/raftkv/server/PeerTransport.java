@@ -77,6 +77,12 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
     return p == null ? 0 : p.sent();
   }
 
+  /** Bytes of the messages handed to peer {@code id}'s stream (0 for an unknown id). */
+  long sentBytes(int id) {
+    PeerClient p = peers.get(id);
+    return p == null ? 0 : p.sentBytes();
+  }
+
   /** Messages to peer {@code id} dropped because its queue was full (0 for an unknown id). */
   long droppedCount(int id) {
     PeerClient p = peers.get(id);

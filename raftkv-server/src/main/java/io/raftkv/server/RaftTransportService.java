@@ -9,7 +9,8 @@ import java.util.function.Consumer;
 /**
  * The inbound half of the peer transport: every message arriving on a peer's stream goes to the
  * node's queue; nothing is answered on the stream itself (replies are messages of their own).
- * Chaos's inbound faults discard messages here, silently.
+ * Chaos's inbound faults discard messages here, silently; a message for another node id is refused
+ * and counted.
  *
  * <p>Thread-safety: called by gRPC threads; the consumer must be thread-safe.
  */
@@ -31,7 +32,12 @@ final class RaftTransportService extends RaftTransportGrpc.RaftTransportImplBase
     return new StreamObserver<>() {
       @Override
       public void onNext(RaftMessage m) {
-        if (m.getTo() != selfId || chaos.dropInbound(m.getFrom())) {
+        if (m.getTo() != selfId) {
+          metrics.rejected(Metrics.Rejection.WRONG_RECIPIENT);
+          return;
+        }
+        metrics.received(m.getFrom(), m.getSerializedSize());
+        if (chaos.dropInbound(m.getFrom())) {
           return; // a chaos drop is silent: the sender times out waiting for a reply
         }
         if (m.hasAppendResponse() && m.getAppendResponse().getSuccess()) {

@@ -45,6 +45,7 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
   private final Path directory;
   private final KvSnapshots snapshots;
   private final RaftNode<?> node;
+  private final SnapshotMetrics metrics;
   private final AtomicBoolean busy = new AtomicBoolean();
   private final ExecutorService disk =
       Executors.newSingleThreadExecutor(
@@ -57,10 +58,17 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
   /**
    * @param directory where incoming snapshots are written (created if needed); what a transfer cut
    *     short by a crash left there is removed
+   * @param metrics told of every transfer's end
    */
   SnapshotReceiver(
-      int selfId, Set<Integer> peers, Path directory, KvSnapshots snapshots, RaftNode<?> node) {
+      int selfId,
+      Set<Integer> peers,
+      Path directory,
+      KvSnapshots snapshots,
+      RaftNode<?> node,
+      SnapshotMetrics metrics) {
     this.selfId = selfId;
+    this.metrics = metrics;
     this.peers = Set.copyOf(peers);
     this.directory = directory;
     this.snapshots = snapshots;
@@ -214,6 +222,7 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
       RaftMessage m = message;
       long bytes = offset;
       release();
+      metrics.received(bytes);
       // The loop decides (Figure 13) and installs it, or closes it; then the sender hears back.
       node.execute(
           rt -> {
@@ -238,6 +247,7 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
       failed = true;
       cleanUp();
       release();
+      metrics.receiveFailed();
       log.warn("refused a snapshot: {}", why.getMessage());
       try {
         call.onError(

@@ -43,6 +43,7 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
   private final RaftNode<?> node;
   private final long bytesPerSecond;
   private final long deadlineMillis;
+  private final SnapshotMetrics metrics;
   private final ExecutorService transfers =
       Executors.newCachedThreadPool(
           r -> {
@@ -54,16 +55,19 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
   /**
    * @param bytesPerSecond the rate limit of each transfer (0: none)
    * @param deadlineMillis how long one transfer may take in all
+   * @param metrics told of every transfer's end
    */
   SnapshotStreamer(
       IntFunction<ManagedChannel> channels,
       RaftNode<?> node,
       long bytesPerSecond,
-      long deadlineMillis) {
+      long deadlineMillis,
+      SnapshotMetrics metrics) {
     this.channels = channels;
     this.node = node;
     this.bytesPerSecond = bytesPerSecond;
     this.deadlineMillis = deadlineMillis;
+    this.metrics = metrics;
   }
 
   @Override
@@ -79,6 +83,7 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
               long bytes = transfer(message, (KvSnapshots.Image) image);
               delivered = true;
               backoff.succeeded(to);
+              metrics.sent(bytes);
               log.info(
                   "sent snapshot {} ({} bytes) to node {} in {} ms",
                   message.getInstallSnapshot().getMeta().getIndex(),
@@ -89,6 +94,7 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
               // A follower that failed the last transfer: no new stream before its backoff ends.
             } catch (Exception e) {
               backoff.failed(to);
+              metrics.sendFailed();
               log.warn(
                   "snapshot {} to node {} failed: {}",
                   message.getInstallSnapshot().getMeta().getIndex(),

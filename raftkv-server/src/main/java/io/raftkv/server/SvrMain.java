@@ -193,6 +193,20 @@ public final class SvrMain implements Callable<Integer> {
       description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
   int maxValueBytes;
 
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Serve Prometheus metrics at /metrics and the node's health at /health on this HTTP"
+              + " port (0: any free port, logged); not served when not given.")
+  Integer metricsPort;
+
+  @Option(
+      names = "--metrics-host",
+      defaultValue = "127.0.0.1",
+      description = "Address the metrics port binds to (default: ${DEFAULT-VALUE}).")
+  String metricsHost;
+
   ServerConfig toConfig() {
     List<PeerAddress> raft = raftPeers.stream().map(PeerAddress::parse).toList();
     List<PeerAddress> kvs = kvsPeers.stream().map(PeerAddress::parse).toList();
@@ -233,6 +247,10 @@ public final class SvrMain implements Callable<Integer> {
     ServerConfig config;
     try {
       config = toConfig();
+      if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+        throw new IllegalArgumentException(
+            "--metrics-port " + metricsPort + " is not a port (0-65535)");
+      }
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
     }
@@ -259,6 +277,15 @@ public final class SvrMain implements Callable<Integer> {
     } catch (RuntimeException e) {
       System.err.println("svr: " + e.getMessage());
       return 1;
+    }
+    if (metricsPort != null) {
+      try {
+        server.serveMetrics(metricsHost, metricsPort);
+      } catch (RuntimeException e) {
+        server.close();
+        System.err.println("svr: " + e.getMessage());
+        return 1;
+      }
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()

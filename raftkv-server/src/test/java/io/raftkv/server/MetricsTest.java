@@ -2,9 +2,16 @@ package io.raftkv.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.raftkv.node.KvService;
 import io.raftkv.proto.admin.StageLatency;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.raft.ReadyProcessor;
+import io.raftkv.testkit.PrometheusText;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -69,5 +76,96 @@ class MetricsTest {
     assertThat(m.logSyncs.sum()).isEqualTo(1);
     assertThat(m.entriesPersisted.sum()).isEqualTo(1);
     assertThat(stage(m, "fsync", false).getCount()).isEqualTo(1);
+  }
+
+  /** The registry as a scrape would show it, parsed. */
+  static PrometheusText scrape(PrometheusRegistry registry) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+    return PrometheusText.parse(out.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void oneRecordingFeedsBothStatusAndPrometheus() {
+    Metrics m = new Metrics(List.of());
+    m.record(Metrics.Stage.FSYNC, 3 * MS);
+    m.record(Metrics.Stage.FSYNC, 300 * MS);
+    assertThat(stage(m, "fsync", false).getCount()).isEqualTo(2);
+    PrometheusText t = scrape(m.registry());
+    assertThat(t.value("raftkv_disk_wal_fsync_duration_seconds_count")).isEqualTo(2);
+    assertThat(t.value("raftkv_disk_wal_fsync_duration_seconds_sum")).isCloseTo(0.303, within());
+    // 3 ms falls in the bucket up to 0.0032 s, 300 ms only in those from 0.4096 s.
+    assertThat(t.value("raftkv_disk_wal_fsync_duration_seconds_bucket", "le", "0.0032"))
+        .isEqualTo(1);
+    assertThat(t.value("raftkv_disk_wal_fsync_duration_seconds_bucket", "le", "0.4096"))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void resettingStatusLatenciesLeavesPrometheusCountsAlone() {
+    Metrics m = new Metrics(List.of());
+    m.record(Metrics.Stage.APPLY, MS);
+    m.latencies(true);
+    assertThat(stage(m, "apply", false).getCount()).isZero();
+    // Prometheus counters never go down: rate() would read a reset as a restart.
+    assertThat(scrape(m.registry()).value("raftkv_disk_backend_commit_duration_seconds_count"))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void roundTripsArePerFollowerInPrometheusAndPooledInStatus() {
+    Metrics m = new Metrics(List.of(1, 2));
+    m.replicationSent(1, 3, 10, 0);
+    m.replicationSent(2, 3, 10, 0);
+    m.replicationAcked(1, 3, 10, 2 * MS);
+    m.replicationAcked(2, 3, 10, 4 * MS);
+    assertThat(stage(m, "replication", false).getCount()).isEqualTo(2);
+    PrometheusText t = scrape(m.registry());
+    String name = "raftkv_network_peer_round_trip_time_seconds_sum";
+    assertThat(t.value(name, "to", "1")).isCloseTo(0.002, within());
+    assertThat(t.value(name, "to", "2")).isCloseTo(0.004, within());
+  }
+
+  @Test
+  void proposalsArePendingUntilTheyCompleteOrFail() {
+    Metrics m = new Metrics(List.of());
+    KvService.Probe probe = m.kvProbe();
+    for (int i = 0; i < 3; i++) {
+      probe.writeProposed();
+    }
+    probe.writeCompleted(MS);
+    probe.writeFailed();
+    PrometheusText t = scrape(m.registry());
+    assertThat(t.value("raftkv_server_proposals_pending")).isEqualTo(1);
+    assertThat(t.value("raftkv_server_proposals_failed_total")).isEqualTo(1);
+    assertThat(t.value("raftkv_server_proposals_total")).isEqualTo(3);
+    assertThat(m.proposals.sum()).isEqualTo(3); // what Status reports: the same adder
+    assertThat(t.value("raftkv_server_proposal_duration_seconds_count")).isEqualTo(1);
+  }
+
+  @Test
+  void rejectedPeerMessagesAreCountedByReasonFromZero() {
+    Metrics m = new Metrics(List.of());
+    String name = "raftkv_network_peer_rejected_messages_total";
+    assertThat(scrape(m.registry()).value(name, "reason", "wrong_recipient")).isZero();
+    m.rejected(Metrics.Rejection.WRONG_RECIPIENT);
+    assertThat(scrape(m.registry()).value(name, "reason", "wrong_recipient")).isEqualTo(1);
+  }
+
+  @Test
+  void eachNodeHasItsOwnRegistry() {
+    Metrics a = new Metrics(List.of());
+    Metrics b = new Metrics(List.of());
+    a.leaderChanged();
+    assertThat(scrape(a.registry()).value("raftkv_server_leader_changes_seen_total")).isEqualTo(1);
+    assertThat(scrape(b.registry()).value("raftkv_server_leader_changes_seen_total")).isZero();
+  }
+
+  private static org.assertj.core.data.Offset<Double> within() {
+    return org.assertj.core.data.Offset.offset(1e-9);
   }
 }

@@ -10,6 +10,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.raftkv.proto.kvs.KvCommand;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
@@ -67,7 +68,12 @@ class SnapshotReceiverTest {
             .directExecutor()
             .addService(
                 new SnapshotReceiver(
-                    1, Set.of(0), incoming, new KvSnapshots(follower, followerMachine, "c"), null))
+                    1,
+                    Set.of(0),
+                    incoming,
+                    new KvSnapshots(follower, followerMachine, "c"),
+                    null,
+                    new SnapshotMetrics(new PrometheusRegistry())))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
