@@ -72,8 +72,11 @@ final class AdminCli {
           "  --timeout-ms MS  Deadline of each call (default 3000).",
           "With neither --reset nor --peer it only prints the faults in force.",
           "",
-          "Exit codes: 0 OK, 1 bad arguments (or refused by the server), 4 a server did not",
-          "answer.",
+          "The server must have been started with --enable-chaos; otherwise it refuses (exit 4)",
+          "and changes nothing.",
+          "",
+          "Exit codes: 0 OK, 1 bad arguments (or refused by the server as invalid), 4 a server",
+          "did not answer or refused chaos (started without --enable-chaos).",
           "");
 
   private final PrintStream out;
@@ -490,6 +493,9 @@ final class AdminCli {
         return "refused: " + s.getDescription();
       case UNIMPLEMENTED:
         return "the server has no Admin service (an older svr?)";
+      case PERMISSION_DENIED:
+        // The server's line says what is refused and how to allow it (svr --enable-chaos).
+        return "permission denied: " + s.getDescription();
       default:
         break;
     }

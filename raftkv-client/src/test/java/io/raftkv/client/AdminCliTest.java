@@ -44,7 +44,10 @@ class AdminCliTest {
         code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
-  /** Answers Status with a leader's state; records Chaos requests, refusing peer 9. */
+  /**
+   * Answers Status with a leader's state; records Chaos requests, refusing peer 9 as invalid and
+   * peer 8 as a node without --enable-chaos would.
+   */
   private static final class FakeAdmin extends AdminGrpc.AdminImplBase {
     final List<ChaosRequest> chaos = Collections.synchronizedList(new ArrayList<>());
 
@@ -74,6 +77,14 @@ class AdminCliTest {
       for (PeerFault f : req.getFaultsList()) {
         if (f.getPeerId() == 9) {
           out.onError(Status.INVALID_ARGUMENT.withDescription("no peer 9").asRuntimeException());
+          return;
+        }
+        if (f.getPeerId() == 8) {
+          // What svr's ChaosGuard answers without --enable-chaos.
+          out.onError(
+              Status.PERMISSION_DENIED
+                  .withDescription("chaos is disabled; start svr with --enable-chaos")
+                  .asRuntimeException());
           return;
         }
       }
@@ -204,5 +215,14 @@ class AdminCliTest {
     r = clt("chaos", "-p", port(), "--peer", "9", "--cut");
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.err()).contains("no peer 9");
+  }
+
+  @Test
+  void chaosRefusedWithoutEnableChaosExits4WithOneLineSayingHowToEnableIt() throws IOException {
+    Run r = clt("chaos", "-p", port(), "--peer", "8", "--cut");
+    assertThat(r.code()).isEqualTo(4);
+    assertThat(r.err().lines()).hasSize(1);
+    assertThat(r.err()).startsWith("clt chaos: 127.0.0.1:").contains("--enable-chaos");
+    assertThat(r.out()).isEmpty();
   }
 }
