@@ -2,6 +2,7 @@ package io.raftkv.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.util.JsonFormat;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -163,9 +164,16 @@ class AdminCliTest {
     Run r = clt("status", "-s", port(), "--json");
     assertThat(r.code()).isZero();
     assertThat(r.out())
-        .startsWith("[")
-        .contains("\"role\": \"LEADER\"", "\"commitIndex\": 17", "\"matchIndex\": 12")
-        .contains("\"stage\": \"fsync\"");
+        .startsWith("[\n{\"endpoint\":\"127.0.0.1:" + port() + "\",\"status\":{")
+        .contains("\"role\":\"LEADER\"", "\"commitIndex\":\"17\"", "\"matchIndex\":\"12\"")
+        .contains("\"stage\":\"fsync\"")
+        .endsWith("}\n]\n");
+    // protobuf's own parser reads back what it printed.
+    String status = r.out().substring(r.out().indexOf("\"status\":") + 9, r.out().length() - 4);
+    StatusResponse.Builder b = StatusResponse.newBuilder();
+    JsonFormat.parser().merge(status, b);
+    assertThat(b.getCommitIndex()).isEqualTo(17);
+    assertThat(b.getPeersList()).hasSize(2);
   }
 
   @Test

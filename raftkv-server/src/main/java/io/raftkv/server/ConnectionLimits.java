@@ -2,6 +2,8 @@ package io.raftkv.server;
 
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What one connection may cost a node, on both gRPC ports: the largest message accepted, and when
@@ -42,6 +44,15 @@ final class ConnectionLimits {
   /** A new connection must complete the HTTP/2 handshake within this (a slow-loris bound). */
   static final long HANDSHAKE_TIMEOUT_SECONDS = 20;
 
+  private static final Logger log = LoggerFactory.getLogger(ConnectionLimits.class);
+
+  /**
+   * grpc-netty's (java.util.logging) logger of refused messages. Held here: JUL keeps loggers
+   * weakly, and a collected one would lose the filter.
+   */
+  private static final java.util.logging.Logger REFUSALS =
+      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerStream");
+
   private ConnectionLimits() {}
 
   /**
@@ -66,6 +77,7 @@ final class ConnectionLimits {
 
   /** Sets the message bound, keepalive and idle timeouts on a server about to be built. */
   static NettyServerBuilder apply(NettyServerBuilder b, int maxMessageBytes) {
+    logRefusalsOnOneLine();
     return b.maxInboundMessageSize(maxMessageBytes)
         .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(false)
@@ -73,6 +85,21 @@ final class ConnectionLimits {
         .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
         .maxConnectionIdle(MAX_CONNECTION_IDLE_SECONDS, TimeUnit.SECONDS)
         .handshakeTimeout(HANDSHAKE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /**
+   * gRPC logs each refused message with a 20-line stack trace on stderr; a client sending oversized
+   * calls in a loop would bury the node's log in them. One line each instead.
+   */
+  private static void logRefusalsOnOneLine() {
+    REFUSALS.setFilter(
+        r -> {
+          if (r.getThrown() == null || !"Exception processing message".equals(r.getMessage())) {
+            return true;
+          }
+          log.warn("refused a message: {}", r.getThrown().getMessage());
+          return false;
+        });
   }
 
   private static int saturated(long bytes) {
