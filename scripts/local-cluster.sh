@@ -46,8 +46,9 @@ cleanup() { echo; echo "stopping..."; kill "${pids[@]}" 2>/dev/null || true; wai
 trap cleanup EXIT INT TERM
 
 for ((i = 0; i < nodes; i++)); do
+  # --enable-chaos: a cluster to try things on, clt chaos included (off by default in svr).
   build/dev/svr -r "$raft_list" -i "$i" -p "${kvs[$i]}" --kvs-peers "$kvs_list" \
-    --data-dir "$dir/node-$i" "${extra[@]}" >"$dir/node-$i.log" 2>&1 &
+    --data-dir "$dir/node-$i" --enable-chaos "${extra[@]}" >"$dir/node-$i.log" 2>&1 &
   pids+=($!)
 done
 

@@ -1,8 +1,8 @@
 package io.raftkv.client;
 
-import com.google.protobuf.Descriptors.EnumValueDescriptor;
-import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Message;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.StringValue;
+import com.google.protobuf.util.JsonFormat;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.okhttp.OkHttpChannelBuilder;
@@ -44,7 +44,8 @@ final class AdminCli {
           "  -s, --servers HOST:PORT,...",
           "                   Several servers (a bare port means 127.0.0.1), one row each.",
           "  --json           Everything the nodes report (peers, counters, latencies) as JSON,",
-          "                   one array with an object per server.",
+          "                   one array with an object per server and line (protobuf's JSON",
+          "                   mapping: 64-bit numbers are strings).",
           "  --latency        Also print each node's stage latencies (fsync, replication, apply,",
           "                   write, read_index) in milliseconds.",
           "  --reset-latencies",
@@ -72,8 +73,11 @@ final class AdminCli {
           "  --timeout-ms MS  Deadline of each call (default 3000).",
           "With neither --reset nor --peer it only prints the faults in force.",
           "",
-          "Exit codes: 0 OK, 1 bad arguments (or refused by the server), 4 a server did not",
-          "answer.",
+          "The server must have been started with --enable-chaos; otherwise it refuses (exit 4)",
+          "and changes nothing.",
+          "",
+          "Exit codes: 0 OK, 1 bad arguments (or refused by the server as invalid), 4 a server",
+          "did not answer or refused chaos (started without --enable-chaos).",
           "");
 
   private final PrintStream out;
@@ -348,21 +352,30 @@ final class AdminCli {
     t.print(out);
   }
 
+  /**
+   * One JSON array, an object per server on a line of its own: its endpoint and its status or
+   * error. Messages and strings are printed by protobuf's JsonFormat (the proto3 JSON mapping:
+   * lowerCamelCase names, enums by name, 64-bit numbers as strings, every field even when 0).
+   */
   private void printJson(List<Answer<StatusResponse>> answers) {
+    JsonFormat.Printer printer =
+        JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
     StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < answers.size(); i++) {
-      Answer<StatusResponse> a = answers.get(i);
-      sb.append(i == 0 ? "\n  " : ",\n  ").append("{\"endpoint\": ");
-      quote(sb, a.endpoint());
-      if (a.error() != null) {
-        sb.append(", \"error\": ");
-        quote(sb, a.error());
-        sb.append('}');
-      } else {
-        sb.append(", \"status\": ");
-        json(sb, a.response());
+    try {
+      for (int i = 0; i < answers.size(); i++) {
+        Answer<StatusResponse> a = answers.get(i);
+        sb.append(i == 0 ? "\n" : ",\n")
+            .append("{\"endpoint\":")
+            .append(printer.print(StringValue.of(a.endpoint())));
+        if (a.error() != null) {
+          sb.append(",\"error\":").append(printer.print(StringValue.of(a.error())));
+        } else {
+          sb.append(",\"status\":").append(printer.print(a.response()));
+        }
         sb.append('}');
       }
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cannot print a status as JSON: " + e.getMessage(), e);
     }
     sb.append("\n]\n");
     out.print(sb);
@@ -490,6 +503,9 @@ final class AdminCli {
         return "refused: " + s.getDescription();
       case UNIMPLEMENTED:
         return "the server has no Admin service (an older svr?)";
+      case PERMISSION_DENIED:
+        // The server's line says what is refused and how to allow it (svr --enable-chaos).
+        return "permission denied: " + s.getDescription();
       default:
         break;
     }
@@ -572,72 +588,5 @@ final class AdminCli {
       sb.append(line).append('\n');
       out.print(sb);
     }
-  }
-
-  /** A message as JSON, every field included (defaults too), enums by name. */
-  static void json(StringBuilder sb, Message m) {
-    sb.append('{');
-    boolean first = true;
-    for (FieldDescriptor f : m.getDescriptorForType().getFields()) {
-      sb.append(first ? "" : ", ");
-      first = false;
-      quote(sb, f.getJsonName());
-      sb.append(": ");
-      if (f.isRepeated()) {
-        sb.append('[');
-        for (int i = 0; i < m.getRepeatedFieldCount(f); i++) {
-          sb.append(i == 0 ? "" : ", ");
-          jsonValue(sb, f, m.getRepeatedField(f, i));
-        }
-        sb.append(']');
-      } else {
-        jsonValue(sb, f, m.getField(f));
-      }
-    }
-    sb.append('}');
-  }
-
-  private static void jsonValue(StringBuilder sb, FieldDescriptor f, Object v) {
-    switch (f.getJavaType()) {
-      case MESSAGE -> json(sb, (Message) v);
-      case ENUM -> quote(sb, ((EnumValueDescriptor) v).getName());
-      case STRING -> quote(sb, (String) v);
-      case BYTE_STRING -> quote(sb, v.toString());
-      case LONG ->
-          sb.append(
-              f.getType() == FieldDescriptor.Type.UINT64
-                  ? Long.toUnsignedString((Long) v)
-                  : v.toString());
-      case INT ->
-          sb.append(
-              f.getType() == FieldDescriptor.Type.UINT32
-                  ? Integer.toUnsignedString((Integer) v)
-                  : v.toString());
-      case DOUBLE, FLOAT -> {
-        double d = ((Number) v).doubleValue();
-        sb.append(Double.isFinite(d) ? v.toString() : "null");
-      }
-      default -> sb.append(v);
-    }
-  }
-
-  static void quote(StringBuilder sb, String s) {
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    sb.append('"');
   }
 }

@@ -14,9 +14,14 @@ import io.raftkv.proto.kvs.KvServiceGrpc;
 import io.raftkv.proto.kvs.KvServiceGrpc.KvServiceBlockingStub;
 import io.raftkv.proto.kvs.PutRequest;
 import io.raftkv.proto.kvs.Status;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -45,7 +50,8 @@ public final class CltMain {
   static final String USAGE =
       String.join(
           "\n",
-          "Usage: clt (-p PORT | -s HOST:PORT[,HOST:PORT...]) -o OP -k KEY [-v VALUE]",
+          "Usage: clt (-p PORT | -s HOST:PORT[,HOST:PORT...]) -o OP -k KEY",
+          "           [-v VALUE | -v - | --value-file FILE]",
           "           [--timeout-ms MS] [--connect-timeout-ms MS]",
           "       clt status (-p PORT | -s HOST:PORT,...) [--json] [--latency]",
           "       clt chaos (-p PORT | -s HOST:PORT,...) [--reset] [--peer ID,... FAULTS]",
@@ -61,8 +67,12 @@ public final class CltMain {
           "                   leader, follow its hints and retry until the deadline, with an",
           "                   exactly-once session for writes. DIRECT_GET reads the first one.",
           "  -o OP            GET, PUT, DIRECT_GET, APPEND or DELETE (any case).",
-          "  -k KEY           The key (UTF-8).",
+          "  -k KEY           The key (UTF-8; an argument that is not valid UTF-8 is refused).",
           "  -v VALUE         The value (UTF-8); required by PUT and APPEND, ignored otherwise.",
+          "                   '-v -' reads the value from stdin, byte for byte.",
+          "  --value-file FILE",
+          "                   Reads the value from FILE, byte for byte (any size the server",
+          "                   accepts, beyond the shell's argument limit; binary values too).",
           "  --timeout-ms MS  Deadline of the operation, retries included (default 10000; the",
           "                   server's own request timeout is 5000).",
           "  --connect-timeout-ms MS",
@@ -79,8 +89,8 @@ public final class CltMain {
           "     (INVALID_ARGUMENT: e.g. an empty or oversized key or value)",
           "  2  the server is not the leader (-p; with -s, finding no leader is exit 4)",
           "  3  no such key (GET, DIRECT_GET, DELETE)",
-          "  4  server error: unreachable, timeout, unavailable, internal error; also a write",
-          "     whose outcome is unknown (it may or may not have been applied)",
+          "  4  server error: unreachable, timeout, unavailable, internal error, not a KV port;",
+          "     also a write whose outcome is unknown (it may or may not have been applied)",
           "");
 
   /** The operations; names are accepted in any case. */
@@ -105,15 +115,24 @@ public final class CltMain {
   List<String> servers;
   Op op;
   String key;
-  String value;
+
+  /** The value's bytes: -v's text in UTF-8, or stdin's or --value-file's bytes as they are. */
+  byte[] value;
+
   long timeoutMillis = 10_000;
   long connectTimeoutMillis = 3_000;
   boolean help;
 
   private final PrintStream out;
   private final PrintStream err;
+  private final InputStream in;
 
   CltMain(PrintStream out, PrintStream err) {
+    this(System.in, out, err);
+  }
+
+  CltMain(InputStream in, PrintStream out, PrintStream err) {
+    this.in = in;
     this.out = out;
     this.err = err;
   }
@@ -126,6 +145,11 @@ public final class CltMain {
 
   /** Runs clt with these arguments; returns its exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, System.in, out, err);
+  }
+
+  /** Runs clt with these arguments, {@code in} as its stdin; returns its exit code. */
+  static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
     if (args.length > 0 && args[0].equals("snapshot")) {
       return SnapshotCli.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
     }
@@ -133,7 +157,7 @@ public final class CltMain {
       // Admin commands live in their own class: KV operations never load it.
       return AdminCli.run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
     }
-    CltMain clt = new CltMain(out, err);
+    CltMain clt = new CltMain(in, out, err);
     try {
       clt.parse(args);
     } catch (UsageException e) {
@@ -176,7 +200,14 @@ public final class CltMain {
       }
       String canonical = name.equals("--servers") ? "-s" : name;
       switch (canonical) {
-        case "-p", "-s", "-o", "-k", "-v", "--timeout-ms", "--connect-timeout-ms" -> {}
+        case "-p",
+            "-s",
+            "-o",
+            "-k",
+            "-v",
+            "--value-file",
+            "--timeout-ms",
+            "--connect-timeout-ms" -> {}
         default -> throw new UsageException("unknown option '" + name + "'");
       }
       if (arg == null) {
@@ -192,8 +223,9 @@ public final class CltMain {
         case "-p" -> port = (int) number(name, arg, 1, 65535);
         case "-s" -> servers = List.of(arg.split(",", -1));
         case "-o" -> op = operation(arg);
-        case "-k" -> key = arg;
-        case "-v" -> value = arg;
+        case "-k" -> key = text("the key (-k)", arg);
+        case "-v" -> value = arg.equals("-") ? readAll(in, "stdin") : utf8(text("-v", arg));
+        case "--value-file" -> value = readFile(arg);
         case "--timeout-ms" -> timeoutMillis = number(name, arg, 1, Long.MAX_VALUE);
         case "--connect-timeout-ms" -> connectTimeoutMillis = number(name, arg, 0, Long.MAX_VALUE);
         default -> throw new AssertionError(canonical);
@@ -212,8 +244,11 @@ public final class CltMain {
     if (port != null && servers != null) {
       throw new UsageException("-p and -s exclude each other");
     }
+    if (seen.contains("-v") && seen.contains("--value-file")) {
+      throw new UsageException("-v and --value-file exclude each other");
+    }
     if ((op == Op.PUT || op == Op.APPEND) && value == null) {
-      throw new UsageException(op + " needs a value (-v VALUE)");
+      throw new UsageException(op + " needs a value (-v VALUE, -v - or --value-file FILE)");
     }
     if (servers != null) {
       List<String> addresses = new ArrayList<>();
@@ -225,6 +260,50 @@ public final class CltMain {
         addresses.add(address);
       }
       servers = List.copyOf(addresses);
+    }
+  }
+
+  /**
+   * An argument that stands for UTF-8 text, as the JVM decoded it. Java hands main() strings
+   * already decoded with the platform's encoding (sun.jnu.encoding), which turns every byte it
+   * cannot decode into U+FFFD: two different invalid keys would then become one key silently. The
+   * original bytes are gone by then, so clt refuses any argument holding U+FFFD (a key that truly
+   * contains U+FFFD is refused too, the price of not reading /proc/self/cmdline); values that are
+   * not text come byte for byte through {@code -v -} or {@code --value-file}.
+   */
+  static String text(String what, String arg) throws UsageException {
+    if (arg.indexOf('\uFFFD') >= 0) {
+      String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
+      throw new UsageException(
+          what
+              + " is not valid "
+              + (encoding.equalsIgnoreCase("UTF-8")
+                  ? "UTF-8"
+                  : "text in this locale's encoding " + encoding + " (use a UTF-8 locale)")
+              + "; give binary values with -v - or --value-file");
+    }
+    return arg;
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] readFile(String name) throws UsageException {
+    try (InputStream file = Files.newInputStream(Path.of(name))) {
+      return readAll(file, name);
+    } catch (IOException | InvalidPathException e) {
+      throw new UsageException("cannot read --value-file " + name + ": " + e.getMessage());
+    }
+  }
+
+  private static byte[] readAll(InputStream source, String name) throws UsageException {
+    try {
+      return source.readAllBytes();
+    } catch (IOException e) {
+      throw new UsageException("cannot read the value from " + name + ": " + e.getMessage());
+    } catch (OutOfMemoryError e) {
+      throw new UsageException("the value in " + name + " does not fit in clt's memory");
     }
   }
 
@@ -312,14 +391,10 @@ public final class CltMain {
       case GET -> stub.get(GetRequest.newBuilder().setKey(k).build());
       case DIRECT_GET -> stub.directGet(DirectGetRequest.newBuilder().setKey(k).build());
       case PUT ->
-          stub.put(
-              PutRequest.newBuilder().setKey(k).setValue(ByteString.copyFromUtf8(value)).build());
+          stub.put(PutRequest.newBuilder().setKey(k).setValue(ByteString.copyFrom(value)).build());
       case APPEND ->
           stub.append(
-              AppendRequest.newBuilder()
-                  .setKey(k)
-                  .setValue(ByteString.copyFromUtf8(value))
-                  .build());
+              AppendRequest.newBuilder().setKey(k).setValue(ByteString.copyFrom(value)).build());
       case DELETE -> stub.delete(DeleteRequest.newBuilder().setKey(k).build());
     };
   }
@@ -344,15 +419,24 @@ public final class CltMain {
 
   private int transportError(String target, StatusRuntimeException e) {
     io.grpc.Status s = e.getStatus();
+    boolean write = op == Op.PUT || op == Op.APPEND || op == Op.DELETE;
+    String notApplied = write ? "; the " + op + " was not applied" : "";
     String why;
     if (s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
       why = "no answer within " + timeoutMillis + " ms";
     } else if (refused(e)) {
       why = "cannot connect (connection refused)";
+    } else if (s.getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+      // The server has no KvService: nothing ran there.
+      err.println("clt: " + target + " " + KvClient.NOT_A_KV_PORT + notApplied);
+      return 4;
+    } else if (KvClient.tooLarge(s)) {
+      // gRPC refused the request from its length prefix, before any handler ran.
+      err.println("clt: " + target + ": " + KvClient.tooLargeMessage(s) + notApplied);
+      return 1;
     } else {
       why = s.getDescription() != null ? s.getDescription() : s.getCode().toString();
     }
-    boolean write = op == Op.PUT || op == Op.APPEND || op == Op.DELETE;
     if (write && !refused(e)) {
       why += "; the " + op + " may or may not have been applied";
     }
@@ -385,8 +469,8 @@ public final class CltMain {
         case DIRECT_GET -> {
           return printOrNoKey(client.directGet(addresses.get(0), k));
         }
-        case PUT -> client.put(k, value.getBytes(StandardCharsets.UTF_8));
-        case APPEND -> client.append(k, value.getBytes(StandardCharsets.UTF_8));
+        case PUT -> client.put(k, value);
+        case APPEND -> client.append(k, value);
         case DELETE -> {
           if (!client.delete(k)) {
             err.println("clt: no such key");

@@ -331,6 +331,11 @@ public final class KvClient implements AutoCloseable {
   /** How a failed call reads to the policy: a deadline is TIMEOUT, a lost server UNAVAILABLE. */
   private static RetryPolicy.Answer transportFailure(
       String server, io.grpc.Status g, long budgetNanos) {
+    if (tooLarge(g)) {
+      // Refused from its length prefix before any handler ran; every retry would be too.
+      return RetryPolicy.Answer.transportFailure(
+          server, Status.INVALID_ARGUMENT, server + ": " + tooLargeMessage(g) + "; not applied");
+    }
     Status status =
         switch (g.getCode()) {
           case DEADLINE_EXCEEDED -> Status.TIMEOUT;
@@ -340,8 +345,35 @@ public final class KvClient implements AutoCloseable {
     String what = g.getDescription() != null ? g.getDescription() : g.getCode().toString();
     if (g.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
       what = "no answer within " + TimeUnit.NANOSECONDS.toMillis(budgetNanos) + " ms";
+    } else if (g.getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+      // No KvService there (INTERNAL: not retried): nothing ran, so nothing was applied there.
+      return RetryPolicy.Answer.transportFailure(
+          server, status, server + " " + NOT_A_KV_PORT + "; nothing was applied there");
     }
     return RetryPolicy.Answer.transportFailure(server, status, server + ": " + what);
+  }
+
+  /** What a server without the KV service (UNIMPLEMENTED) is, probably. */
+  static final String NOT_A_KV_PORT =
+      "is not a KV port (it does not serve the KV service: a Raft port?)";
+
+  /**
+   * Whether gRPC refused a message for its size: the server's bound on requests (its
+   * --max-key-bytes + --max-value-bytes and some overhead), checked from the length prefix before
+   * the message is read, or this client's bound on responses.
+   */
+  static boolean tooLarge(io.grpc.Status g) {
+    return g.getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED
+        && g.getDescription() != null
+        && g.getDescription().contains("exceeds maximum size");
+  }
+
+  /** The one line for {@link #tooLarge}: gRPC's figures, and which server flags set the bound. */
+  static String tooLargeMessage(io.grpc.Status g) {
+    return "the message is too large ("
+        + g.getDescription()
+        + "); a server accepts a key and value of at most its --max-key-bytes and"
+        + " --max-value-bytes";
   }
 
   /** Sleeps; false if interrupted (the interrupt is kept). */

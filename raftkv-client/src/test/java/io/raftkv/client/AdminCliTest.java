@@ -2,6 +2,7 @@ package io.raftkv.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.util.JsonFormat;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -44,7 +45,10 @@ class AdminCliTest {
         code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
-  /** Answers Status with a leader's state; records Chaos requests, refusing peer 9. */
+  /**
+   * Answers Status with a leader's state; records Chaos requests, refusing peer 9 as invalid and
+   * peer 8 as a node without --enable-chaos would.
+   */
   private static final class FakeAdmin extends AdminGrpc.AdminImplBase {
     final List<ChaosRequest> chaos = Collections.synchronizedList(new ArrayList<>());
 
@@ -74,6 +78,14 @@ class AdminCliTest {
       for (PeerFault f : req.getFaultsList()) {
         if (f.getPeerId() == 9) {
           out.onError(Status.INVALID_ARGUMENT.withDescription("no peer 9").asRuntimeException());
+          return;
+        }
+        if (f.getPeerId() == 8) {
+          // What svr's ChaosGuard answers without --enable-chaos.
+          out.onError(
+              Status.PERMISSION_DENIED
+                  .withDescription("chaos is disabled; start svr with --enable-chaos")
+                  .asRuntimeException());
           return;
         }
       }
@@ -152,9 +164,16 @@ class AdminCliTest {
     Run r = clt("status", "-s", port(), "--json");
     assertThat(r.code()).isZero();
     assertThat(r.out())
-        .startsWith("[")
-        .contains("\"role\": \"LEADER\"", "\"commitIndex\": 17", "\"matchIndex\": 12")
-        .contains("\"stage\": \"fsync\"");
+        .startsWith("[\n{\"endpoint\":\"127.0.0.1:" + port() + "\",\"status\":{")
+        .contains("\"role\":\"LEADER\"", "\"commitIndex\":\"17\"", "\"matchIndex\":\"12\"")
+        .contains("\"stage\":\"fsync\"")
+        .endsWith("}\n]\n");
+    // protobuf's own parser reads back what it printed.
+    String status = r.out().substring(r.out().indexOf("\"status\":") + 9, r.out().length() - 4);
+    StatusResponse.Builder b = StatusResponse.newBuilder();
+    JsonFormat.parser().merge(status, b);
+    assertThat(b.getCommitIndex()).isEqualTo(17);
+    assertThat(b.getPeersList()).hasSize(2);
   }
 
   @Test
@@ -204,5 +223,14 @@ class AdminCliTest {
     r = clt("chaos", "-p", port(), "--peer", "9", "--cut");
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.err()).contains("no peer 9");
+  }
+
+  @Test
+  void chaosRefusedWithoutEnableChaosExits4WithOneLineSayingHowToEnableIt() throws IOException {
+    Run r = clt("chaos", "-p", port(), "--peer", "8", "--cut");
+    assertThat(r.code()).isEqualTo(4);
+    assertThat(r.err().lines()).hasSize(1);
+    assertThat(r.err()).startsWith("clt chaos: 127.0.0.1:").contains("--enable-chaos");
+    assertThat(r.out()).isEmpty();
   }
 }

@@ -9,17 +9,21 @@ import io.grpc.Server;
 import io.grpc.okhttp.OkHttpServerBuilder;
 import io.raftkv.client.FakeKvService.Call;
 import io.raftkv.proto.kvs.Status;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -31,11 +35,16 @@ class CltMainTest {
   record Run(int code, String out, String err) {}
 
   private static Run clt(String... args) {
+    return cltWithStdin(new byte[0], args);
+  }
+
+  private static Run cltWithStdin(byte[] stdin, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
         CltMain.run(
             args,
+            new ByteArrayInputStream(stdin),
             new PrintStream(out, true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8));
     return new Run(
@@ -246,5 +255,106 @@ class CltMainTest {
     Run noLeader = clt("-s", p, "-o", "GET", "-k", "k", "--timeout-ms", "200");
     assertThat(noLeader.code()).isEqualTo(4);
     assertThat(noLeader.err()).startsWith("clt: no leader found");
+  }
+
+  // ------------------------------------------------------------------ values and keys as bytes
+
+  @Test
+  void aKeyThatWasNotValidUtf8IsRefusedNotTurnedIntoReplacementCharacters() {
+    // The JVM decoded the invalid bytes of argv to U+FFFD before main() ran.
+    assertClientError(clt("-p", "1", "-o", "GET", "-k", "a\uFFFDb"), "the key (-k) is not valid");
+    assertClientError(clt("-p", "1", "-o", "PUT", "-k", "k", "-v", "\uFFFD"), "-v is not valid");
+  }
+
+  @Test
+  void dashVDashReadsTheValueFromStdinByteForByte() throws IOException {
+    byte[] value = {'x', (byte) 0xff, 0, 'y', '\n'};
+    assertThat(cltWithStdin(value, "-p", port(), "-o", "PUT", "-k", "k", "-v", "-").code())
+        .isZero();
+    assertThat(fake.lastValue.toByteArray()).isEqualTo(value);
+  }
+
+  @Test
+  void valueFileReadsTheValueFromAFile(@TempDir Path dir) throws IOException {
+    byte[] value = new byte[3 << 20]; // beyond what a shell passes in one argument
+    value[0] = (byte) 0xfe;
+    value[value.length - 1] = 7;
+    Path f = dir.resolve("v.bin");
+    Files.write(f, value);
+    assertThat(clt("-s", port(), "-o", "APPEND", "-k", "k", "--value-file", f.toString()).code())
+        .isZero();
+    assertThat(fake.lastValue.toByteArray()).isEqualTo(value);
+    assertClientError(
+        clt("-p", "1", "-o", "PUT", "-k", "k", "--value-file", dir.resolve("none").toString()),
+        "cannot read --value-file");
+    assertClientError(
+        clt("-p", "1", "-o", "PUT", "-k", "k", "-v", "1", "--value-file", f.toString()),
+        "exclude each other");
+  }
+
+  // ------------------------------------------------------------------ a server that is not KV
+
+  @Test
+  void aKvCallToAPortWithoutTheKvServiceSaysItWasNotApplied() throws IOException {
+    // A server with no KvService answers UNIMPLEMENTED, as a node's Raft port does.
+    Server other =
+        OkHttpServerBuilder.forPort(
+                new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
+            .addService(new io.raftkv.proto.admin.AdminGrpc.AdminImplBase() {})
+            .build()
+            .start();
+    try {
+      String p = "" + ((InetSocketAddress) other.getListenSockets().get(0)).getPort();
+      Run one = clt("-p", p, "-o", "PUT", "-k", "k", "-v", "v");
+      assertThat(one.code()).isEqualTo(4);
+      assertThat(one.err())
+          .isEqualTo(
+              "clt: 127.0.0.1:"
+                  + p
+                  + " is not a KV port (it does not serve the KV service: a Raft port?);"
+                  + " the PUT was not applied\n");
+      Run any = clt("-s", p, "-o", "PUT", "-k", "k", "-v", "v");
+      assertThat(any.code()).isEqualTo(4);
+      assertThat(any.err()).contains("is not a KV port").contains("nothing was applied there");
+      assertThat(any.err()).doesNotContain("may or may not");
+    } finally {
+      other.shutdownNow();
+    }
+  }
+
+  @Test
+  void aRequestOverTheServersMessageLimitIsAClientErrorNamingTheLimit() throws IOException {
+    // What svr's gRPC (Netty) answers when a request's length prefix is over its bound.
+    Server small =
+        OkHttpServerBuilder.forPort(
+                new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
+            .addService(
+                new io.raftkv.proto.kvs.KvServiceGrpc.KvServiceImplBase() {
+                  @Override
+                  public void put(
+                      io.raftkv.proto.kvs.PutRequest req,
+                      io.grpc.stub.StreamObserver<io.raftkv.proto.kvs.KvResponse> out) {
+                    out.onError(
+                        io.grpc.Status.RESOURCE_EXHAUSTED
+                            .withDescription("gRPC message exceeds maximum size 1000: 5007")
+                            .asRuntimeException());
+                  }
+                })
+            .build()
+            .start();
+    try {
+      String p = "" + ((InetSocketAddress) small.getListenSockets().get(0)).getPort();
+      for (String[] target : List.of(new String[] {"-p", p}, new String[] {"-s", p})) {
+        Run r = clt(target[0], target[1], "-o", "PUT", "-k", "k", "-v", "v");
+        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err().lines()).hasSize(1);
+        assertThat(r.err())
+            .contains("exceeds maximum size 1000")
+            .contains("--max-value-bytes")
+            .contains("not applied");
+      }
+    } finally {
+      small.shutdownNow();
+    }
   }
 }

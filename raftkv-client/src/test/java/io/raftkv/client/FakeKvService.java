@@ -52,6 +52,9 @@ final class FakeKvService extends KvServiceGrpc.KvServiceImplBase {
   private final List<Call> log;
   volatile Function<Call, KvResponse> behavior = c -> ok();
 
+  /** The value of the last PUT or APPEND received. */
+  volatile com.google.protobuf.ByteString lastValue;
+
   FakeKvService(String name, List<Call> log) {
     this.name = name;
     this.log = log;
@@ -59,11 +62,13 @@ final class FakeKvService extends KvServiceGrpc.KvServiceImplBase {
 
   @Override
   public void put(PutRequest req, StreamObserver<KvResponse> out) {
+    lastValue = req.getValue();
     handle("PUT", req.getSession(), req.getKey().toStringUtf8(), out);
   }
 
   @Override
   public void append(AppendRequest req, StreamObserver<KvResponse> out) {
+    lastValue = req.getValue();
     handle("APPEND", req.getSession(), req.getKey().toStringUtf8(), out);
   }
 

@@ -70,7 +70,7 @@ class AdminChaosTest {
 
   @Test
   void cutTheLeaderOffThenHeal(@TempDir Path dir) throws Exception {
-    try (LocalCluster c = new LocalCluster(3, dir)) {
+    try (LocalCluster c = new LocalCluster(3, dir, "--enable-chaos")) {
       c.startAll(0);
       int[] leader = {-1};
       AtomicReference<List<Row>> last = new AtomicReference<>();
@@ -116,6 +116,10 @@ class AdminChaosTest {
           });
       assertThat(next[0]).isNotEqualTo(old).isIn(others);
 
+      // Every change is logged with who made it.
+      assertThat(c.log(old))
+          .containsPattern("chaos faults now .* \\(set by /127\\.0\\.0\\.1:\\d+\\)");
+
       // Heal, write, and see everyone converge.
       LocalCluster.Result reset = LocalCluster.run(List.of("chaos", "-s", c.kvsList(), "--reset"));
       assertThat(reset.exit()).as(reset.toString()).isZero();
@@ -135,6 +139,31 @@ class AdminChaosTest {
       for (int i = 0; i < c.size; i++) {
         assertThat(c.clt(i, "-o", "DIRECT_GET", "-k", "healed").out().strip()).isEqualTo("yes");
       }
+    }
+  }
+
+  @Test
+  void aNodeWithoutEnableChaosRefusesChaosAndKeepsItsFaults(@TempDir Path dir) throws Exception {
+    try (LocalCluster c = new LocalCluster(3, dir)) {
+      c.startAll(0);
+      int leader = c.findLeader();
+      String peers = leader == 0 ? "1,2" : "0";
+      LocalCluster.Result r =
+          LocalCluster.run(
+              List.of(
+                  "chaos", "-p", Integer.toString(c.kvsPorts[leader]), "--peer", peers, "--cut"));
+      assertThat(r.exit()).as(r.toString()).isEqualTo(4);
+      assertThat(r.err().lines()).as(r.toString()).hasSize(1);
+      assertThat(r.err()).contains("start svr with --enable-chaos");
+
+      // Nothing changed: no fault in force, and the leader still leads and writes.
+      LocalCluster.Result json =
+          LocalCluster.run(List.of("status", "-p", Integer.toString(c.kvsPorts[leader]), "--json"));
+      assertThat(json.exit()).as(json.toString()).isZero();
+      assertThat(json.out()).contains("\"cut\":false").doesNotContain("\"cut\":true");
+      assertThat(c.clt(leader, "-o", "PUT", "-k", "k", "-v", "v").exit()).isZero();
+      assertThat(c.findLeader()).isEqualTo(leader);
+      assertThat(c.log(leader)).contains("refused a Chaos call from /127.0.0.1:");
     }
   }
 }

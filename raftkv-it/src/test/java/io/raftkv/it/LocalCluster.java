@@ -205,6 +205,11 @@ final class LocalCluster implements AutoCloseable {
     }
   }
 
+  /** Node i's whole log. */
+  String log(int i) throws IOException {
+    return Files.readString(dir.resolve("svr-" + i + ".log"));
+  }
+
   /** The servers' logs, for failure messages. */
   String logs() {
     StringBuilder sb = new StringBuilder();

@@ -150,7 +150,9 @@ final class Cluster implements AutoCloseable {
             "--kvs-peers",
             String.join(",", endpoints()),
             "--data-dir",
-            dataDir(i).toString()));
+            dataDir(i).toString(),
+            // The partitions and slow links are Chaos calls, which svr refuses without it.
+            "--enable-chaos"));
     cmd.addAll(svrFlags);
     try {
       Files.createDirectories(dir);

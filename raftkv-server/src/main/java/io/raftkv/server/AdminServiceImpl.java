@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Admin service (admin.proto), served on the KV port: Status from the node's published snapshot
- * (the loop's last turn) plus counters and latency percentiles; Chaos sets the transport's faults.
+ * (the loop's last turn) plus counters and latency percentiles; Chaos sets the transport's faults
+ * (only when {@link ChaosGuard} lets the call through: {@code --enable-chaos}).
  *
  * <p>Thread-safety: called on gRPC threads; reads only volatile snapshots and thread-safe counters.
  */
@@ -215,7 +216,11 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
       return;
     }
     if (req.getReset() || !changes.isEmpty()) {
-      log.info("node {}: chaos faults now {}", config.nodeId(), now.isEmpty() ? "none" : now);
+      log.info(
+          "node {}: chaos faults now {} (set by {})",
+          config.nodeId(),
+          now.isEmpty() ? "none" : now,
+          ChaosGuard.CALLER.get());
     }
     ChaosResponse.Builder b = ChaosResponse.newBuilder();
     now.forEach((id, f) -> b.addFaults(fault(id, f)));

@@ -150,17 +150,22 @@ public final class KvServer implements AutoCloseable {
               "raft",
               config.raftAddress().host(),
               config.raftAddress().port(),
+              ConnectionLimits.raftMaxMessageBytes(config),
               new RaftTransportService(
-                  config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics),
-              snapshotReceiver);
+                      config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics)
+                  .bindService(),
+              snapshotReceiver.bindService());
       this.kvsServer =
           bind(
               "kvs",
               config.kvsHost(),
               config.kvsPort(),
-              new KvServiceImpl(node, service, metrics.requests),
-              new AdminServiceImpl(
-                  node, config, transport, chaos, metrics, snapshots, store::logBytes));
+              ConnectionLimits.kvsMaxMessageBytes(config),
+              new KvServiceImpl(node, service, metrics.requests).bindService(),
+              io.grpc.ServerInterceptors.intercept(
+                  new AdminServiceImpl(
+                      node, config, transport, chaos, metrics, snapshots, store::logBytes),
+                  new ChaosGuard(config.nodeId(), config.chaosEnabled())));
     } catch (RuntimeException e) {
       store.close();
       throw e;
@@ -217,19 +222,25 @@ public final class KvServer implements AutoCloseable {
     KvServer s = new KvServer(config);
     s.node.start();
     log.info(
-        "node {} up: raft {}, kvs {}:{}, data {}",
+        "node {} up: raft {}, kvs {}:{}, data {}, chaos {}",
         config.nodeId(),
         config.raftAddress(),
         config.kvsHost(),
         config.kvsPort(),
-        config.dataDir());
+        config.dataDir(),
+        config.chaosEnabled() ? "enabled (--enable-chaos)" : "disabled");
     return s;
   }
 
-  private Server bind(String what, String host, int port, io.grpc.BindableService... services) {
+  private Server bind(
+      String what,
+      String host,
+      int port,
+      int maxMessageBytes,
+      io.grpc.ServerServiceDefinition... services) {
     try {
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
-      for (io.grpc.BindableService service : services) {
+      for (io.grpc.ServerServiceDefinition service : services) {
         builder.addService(service);
       }
       // Every handler on both ports only validates, enqueues work for the node's loop or reads
@@ -237,7 +248,7 @@ public final class KvServer implements AutoCloseable {
       // handing each call to another executor first (measured: the hand-off was ~15% of the
       // leader's CPU under 256 clients).
       builder.directExecutor();
-      return builder.maxInboundMessageSize(Integer.MAX_VALUE).build().start();
+      return ConnectionLimits.apply(builder, maxMessageBytes).build().start();
     } catch (IOException e) {
       if (raftServer != null) {
         raftServer.shutdownNow();

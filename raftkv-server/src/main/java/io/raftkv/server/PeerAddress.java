@@ -32,6 +32,42 @@ public record PeerAddress(String host, int port) {
     return new PeerAddress(host, p);
   }
 
+  /**
+   * The same address in one spelling, so that equal sockets compare equal: the host in lower case,
+   * {@code localhost} as {@code 127.0.0.1}, an IPv6 literal without brackets and in its canonical
+   * form. Names other than localhost are not resolved (no DNS at start-up).
+   */
+  public PeerAddress normalized() {
+    String h = host.toLowerCase(java.util.Locale.ROOT);
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    if (h.equals("localhost")) {
+      h = "127.0.0.1";
+    } else if (h.indexOf(':') >= 0 || h.matches("[0-9.]+")) {
+      try {
+        // A literal: parsed, never looked up.
+        h = java.net.InetAddress.getByName(h).getHostAddress();
+      } catch (java.net.UnknownHostException e) {
+        // not a valid literal after all: keep the text, binding will report it
+      }
+    }
+    return new PeerAddress(h, port);
+  }
+
+  /**
+   * Whether a server bound to this address and one bound to {@code other} would need the same
+   * socket: same port, and the same host or a wildcard host (0.0.0.0, ::) on either side. Both must
+   * be {@link #normalized()}.
+   */
+  public boolean sameSocket(PeerAddress other) {
+    return port == other.port && (host.equals(other.host) || wildcard() || other.wildcard());
+  }
+
+  private boolean wildcard() {
+    return host.equals("0.0.0.0") || host.equals("0:0:0:0:0:0:0:0");
+  }
+
   @Override
   public String toString() {
     return host + ":" + port;

@@ -10,6 +10,9 @@ import java.util.TreeMap;
 /**
  * Everything a node needs to run, validated: who it is, where its peers are, and every timing and
  * size limit. Times are in milliseconds; the core counts them in ticks of {@code tickMillis}.
+ *
+ * @param chaosEnabled whether the Admin service's Chaos RPC (fault injection) is served ({@code
+ *     --enable-chaos}); off, it is refused
  */
 public record ServerConfig(
     int nodeId,
@@ -32,7 +35,8 @@ public record ServerConfig(
     int logCacheEntries,
     int maxKeyBytes,
     int maxValueBytes,
-    Snapshots snapshots) {
+    Snapshots snapshots,
+    boolean chaosEnabled) {
 
   /**
    * Log compaction and snapshot transfers (§7).
@@ -74,6 +78,7 @@ public record ServerConfig(
     if (kvsPort < 1 || kvsPort > 65535) {
       throw new IllegalArgumentException("-p " + kvsPort + " is not a port (1-65535)");
     }
+    distinctAddresses(raftPeers, new PeerAddress(kvsHost, kvsPort));
     positive("--tick-ms", tickMillis);
     positive("--request-timeout-ms", requestTimeoutMillis);
     if (startupGraceMillis < 0) {
@@ -111,6 +116,39 @@ public record ServerConfig(
               + " ms and election timeout "
               + electionTimeoutMinMillis
               + " ms");
+    }
+  }
+
+  /**
+   * Refuses a raft address listed twice (after normalization: {@code 1234} is {@code
+   * 127.0.0.1:1234}), which would make two ids one node, and a KV address that is some node's raft
+   * address: one of the two servers could not bind, and the other node could not start.
+   */
+  private static void distinctAddresses(List<PeerAddress> raftPeers, PeerAddress kvs) {
+    Map<PeerAddress, Integer> seen = new java.util.HashMap<>();
+    for (int i = 0; i < raftPeers.size(); i++) {
+      PeerAddress a = raftPeers.get(i).normalized();
+      Integer first = seen.putIfAbsent(a, i);
+      if (first != null) {
+        throw new IllegalArgumentException(
+            "-r lists "
+                + a
+                + " twice (nodes "
+                + first
+                + " and "
+                + i
+                + "); each node needs its own");
+      }
+      if (a.sameSocket(kvs.normalized())) {
+        throw new IllegalArgumentException(
+            "-p "
+                + kvs.port()
+                + " is node "
+                + i
+                + "'s raft port ("
+                + a
+                + " in -r); give the KV port a port of its own");
+      }
     }
   }
 

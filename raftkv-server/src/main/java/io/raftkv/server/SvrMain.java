@@ -1,6 +1,7 @@
 package io.raftkv.server;
 
 import java.io.File;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,7 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = "Runs one raftkv node: a Raft peer and a KV server.")
 public final class SvrMain implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(
       names = {"-r", "--raft-peers"},
@@ -207,6 +209,14 @@ public final class SvrMain implements Callable<Integer> {
       description = "Address the metrics port binds to (default: ${DEFAULT-VALUE}).")
   String metricsHost;
 
+  @Option(
+      names = "--enable-chaos",
+      description =
+          "Serve the Admin service's Chaos RPC (clt chaos: drop, delay or cut this node's peer"
+              + " traffic). Off by default: any client that reaches the KV port could partition"
+              + " the node; tests and the nemesis turn it on.")
+  boolean enableChaos;
+
   ServerConfig toConfig() {
     List<PeerAddress> raft = raftPeers.stream().map(PeerAddress::parse).toList();
     List<PeerAddress> kvs = kvsPeers.stream().map(PeerAddress::parse).toList();
@@ -236,10 +246,8 @@ public final class SvrMain implements Callable<Integer> {
         maxKeyBytes,
         maxValueBytes,
         new ServerConfig.Snapshots(
-            snapshotEntries,
-            snapshotCatchupEntries,
-            snapshotMaxBytesPerSec,
-            snapshotTimeoutMillis));
+            snapshotEntries, snapshotCatchupEntries, snapshotMaxBytesPerSec, snapshotTimeoutMillis),
+        enableChaos);
   }
 
   @Override
@@ -252,7 +260,7 @@ public final class SvrMain implements Callable<Integer> {
             "--metrics-port " + metricsPort + " is not a port (0-65535)");
       }
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     if (restore != null) {
       try {
@@ -301,23 +309,28 @@ public final class SvrMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.err, true)));
+  }
+
+  /** Parses the arguments and runs the node (until shut down); returns the exit code. */
+  static int run(String[] args, PrintWriter err) {
     CommandLine cmd = new CommandLine(new SvrMain());
+    cmd.setErr(err);
     File config = findConfig(args);
     if (config != null) {
       if (!config.canRead()) {
-        System.err.println("svr: cannot read --config file " + config);
-        System.exit(1);
+        err.println("svr: cannot read --config file " + config + " (see svr --help)");
+        return 1;
       }
       cmd.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(config));
     }
+    // One line, as clt does: the usage is ~50 lines, and the reason would scroll away above it.
     cmd.setParameterExceptionHandler(
         (ex, a) -> {
-          System.err.println("svr: " + ex.getMessage());
-          System.err.print(ex.getCommandLine().getHelp().synopsis(0));
-          System.err.println("Run 'svr --help' for every option.");
+          ex.getCommandLine().getErr().println("svr: " + ex.getMessage() + " (see svr --help)");
           return 1;
         });
-    System.exit(cmd.execute(args));
+    return cmd.execute(args);
   }
 
   private static File findConfig(String[] args) {

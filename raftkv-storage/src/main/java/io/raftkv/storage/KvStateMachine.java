@@ -11,6 +11,8 @@ import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -61,8 +63,13 @@ import java.util.TreeMap;
  *   <li>unknown session: sequence 1 starts it (the command is applied); any other sequence answers
  *       {@link Status#SESSION_EXPIRED} and changes nothing, because the session that would tell
  *       whether it was already applied is gone;
- *   <li>sequence == the session's last: the cached result, with {@link Applied#duplicate()} set;
- *       nothing is applied again (the session counts as seen now);
+ *   <li>sequence == the session's last and the same command (operation, key and value, compared by
+ *       a SHA-256 digest kept in the session): the cached result, with {@link Applied#duplicate()}
+ *       set; nothing is applied again (the session counts as seen now);
+ *   <li>sequence == the session's last but another command: INVALID_ARGUMENT naming the conflict,
+ *       nothing changes (a client that reused a sequence number; answering the cached OK would tell
+ *       it a write was applied that never was). The digest is in the log's commands and the session
+ *       table only, so every replica decides the same;
  *   <li>sequence &lt; the session's last: INVALID_ARGUMENT ("stale sequence"), nothing changes;
  *   <li>sequence &gt; the session's last (gaps are allowed): applied, and its result cached.
  * </ul>
@@ -490,6 +497,26 @@ public final class KvStateMachine {
           false);
     }
     boolean duplicate = s != null && seq == s.getLastSequence();
+    ByteString digest = commandDigest(cmd);
+    if (duplicate
+        && !s.getLastCommandDigest().isEmpty()
+        && !s.getLastCommandDigest().equals(digest)) {
+      return new Applied(
+          e.getIndex(),
+          e.getTerm(),
+          clientId,
+          seq,
+          failure(
+              Status.INVALID_ARGUMENT,
+              "conflicting retry: sequence "
+                  + Long.toUnsignedString(seq)
+                  + " of client "
+                  + Long.toUnsignedString(clientId, 16)
+                  + " was already applied to another command; this "
+                  + cmd.getOpCase()
+                  + " was not applied (a new write needs the next sequence)"),
+          false);
+    }
     WriteResult result = duplicate ? s.getLastResult() : execute(b, cmd);
     ClientSession updated =
         ClientSession.newBuilder()
@@ -497,12 +524,47 @@ public final class KvStateMachine {
             .setLastResult(result)
             .setLastSeenMillis(clockMillis)
             .setLastSeenIndex(e.getIndex())
+            .setLastCommandDigest(duplicate ? s.getLastCommandDigest() : digest)
             .build();
     putSession(b, clientId, s, updated);
     if (s == null) {
       evictSessions(b);
     }
     return new Applied(e.getIndex(), e.getTerm(), clientId, seq, result, duplicate);
+  }
+
+  /**
+   * SHA-256 of what a write does: its operation, key and value, each length-prefixed. Not the
+   * session or the leader's time, which differ between attempts of one write.
+   */
+  static ByteString commandDigest(KvCommand cmd) {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+    ByteString key;
+    ByteString value = ByteString.EMPTY;
+    switch (cmd.getOpCase()) {
+      case PUT -> {
+        key = cmd.getPut().getKey();
+        value = cmd.getPut().getValue();
+      }
+      case APPEND -> {
+        key = cmd.getAppend().getKey();
+        value = cmd.getAppend().getValue();
+      }
+      case DELETE -> key = cmd.getDelete().getKey();
+      default -> key = ByteString.EMPTY;
+    }
+    ByteBuffer header = ByteBuffer.allocate(4).putInt(cmd.getOpCase().getNumber()).flip();
+    sha.update(header);
+    for (ByteString part : List.of(key, value)) {
+      sha.update(ByteBuffer.allocate(4).putInt(part.size()).flip());
+      sha.update(part.asReadOnlyByteBuffer());
+    }
+    return ByteString.copyFrom(sha.digest());
   }
 
   /** Carries out the command's operation on the KV data (in the batch). */

@@ -309,6 +309,60 @@ class KvStateMachineTest {
   }
 
   @Test
+  void aRetryOfAnAppliedSequenceWithAnotherCommandIsAConflictNotOk() {
+    Applied first = one(next(7, 1, 1000, put("k", "1")));
+    long seenAt = sm.session(7).orElseThrow().getLastSeenIndex();
+    for (KvCommand.Builder other : List.of(put("k", "2"), put("j", "1"), append("k", "1"))) {
+      Applied conflict = one(next(7, 1, 2000, other));
+      assertThat(conflict.status()).isEqualTo(Status.INVALID_ARGUMENT);
+      assertThat(conflict.duplicate()).isFalse();
+      assertThat(conflict.result().getMessage())
+          .contains("conflicting retry: sequence 1 of client 7")
+          .contains("was not applied");
+    }
+    assertThat(value("k")).isEqualTo("1");
+    assertThat(value("j")).isNull();
+    assertThat(sm.session(7).orElseThrow().getLastSeenIndex())
+        .as("a conflict changes nothing, not even the session")
+        .isEqualTo(seenAt);
+    // The true retry still gets the cached result, after a restart too.
+    reopen();
+    Applied retry = one(next(7, 1, 3000, put("k", "1")));
+    assertThat(retry.duplicate()).isTrue();
+    assertThat(retry.result()).isEqualTo(first.result());
+    assertThat(one(next(7, 1, 3000, delete("k"))).status()).isEqualTo(Status.INVALID_ARGUMENT);
+  }
+
+  @Test
+  void aConflictIsDecidedTheSameOnEveryReplica() {
+    List<Entry> log =
+        List.of(
+            next(7, 1, 1000, append("k", "a")),
+            next(7, 1, 1000, append("k", "b")),
+            next(7, 1, 1000, append("k", "a")),
+            next(7, 2, 1000, append("k", "c")));
+    KvStateMachine other =
+        new KvStateMachine(new MemoryKvEngine(), Options.defaults()); // another replica's
+    ApplyResult here = sm.apply(log);
+    ApplyResult there = other.apply(log);
+    assertThat(there.results()).isEqualTo(here.results());
+    assertThat(here.results())
+        .extracting(Applied::status)
+        .containsExactly(Status.OK, Status.INVALID_ARGUMENT, Status.OK, Status.OK);
+    assertThat(value("k")).isEqualTo("ac");
+  }
+
+  @Test
+  void theDigestCoversOperationKeyAndValueOnly() {
+    ByteString a = KvStateMachine.commandDigest(put("k", "v").setClientId(1).build());
+    assertThat(KvStateMachine.commandDigest(put("k", "v").setLeaderTimeMillis(9).build()))
+        .isEqualTo(a);
+    assertThat(KvStateMachine.commandDigest(put("kv", "").build())).isNotEqualTo(a);
+    assertThat(KvStateMachine.commandDigest(append("k", "v").build())).isNotEqualTo(a);
+    assertThat(a.size()).isEqualTo(32);
+  }
+
+  @Test
   void failedOperationsAreCachedToo() {
     one(next(7, 1, 0, put("", "v")));
     Applied retry = one(next(7, 1, 0, put("", "v")));
@@ -490,6 +544,7 @@ class KvStateMachineTest {
     List<Entry> log = new ArrayList<>();
     long time = 1_000;
     long[] seq = new long[30];
+    KvCommand[] sent = new KvCommand[seq.length];
     for (long i = 1; i <= 3000; i++) {
       if (random.nextInt(20) == 0) {
         log.add(noop(i, 1));
@@ -497,12 +552,16 @@ class KvStateMachineTest {
       }
       time += random.nextInt(40) - 10; // leaders' clocks drift back sometimes
       int client = random.nextInt(seq.length);
-      // Mostly the next sequence; sometimes a retry, a stale one, or one after a long silence.
+      // Mostly the next sequence; sometimes a retry (now and then a conflicting one: another
+      // command under the same sequence), a stale one, or one after a long silence.
       int dice = random.nextInt(10);
+      boolean retry = false;
       if (dice > 1 || seq[client] == 0) {
         seq[client]++;
       } else if (dice == 1 && seq[client] > 1) {
         seq[client]--;
+      } else {
+        retry = random.nextInt(4) > 0;
       }
       String key = "k" + random.nextInt(5);
       KvCommand.Builder op =
@@ -511,6 +570,11 @@ class KvStateMachineTest {
             case 1 -> append(key, "+" + i);
             default -> delete(key);
           };
+      if (retry) {
+        op = sent[client].toBuilder();
+      } else {
+        sent[client] = op.clone().build();
+      }
       log.add(
           entry(i, 1, op.setClientId(client).setSequence(seq[client]).setLeaderTimeMillis(time)));
     }
@@ -538,6 +602,7 @@ class KvStateMachineTest {
     assertThat(mine).extracting(Applied::status).contains(Status.SESSION_EXPIRED, Status.NO_KEY);
     assertThat(mine).anyMatch(Applied::duplicate);
     assertThat(mine).anyMatch(a -> a.result().getMessage().startsWith("stale sequence"));
+    assertThat(mine).anyMatch(a -> a.result().getMessage().startsWith("conflicting retry"));
     assertThat(sm.sessionCount()).isLessThanOrEqualTo(8);
 
     // A third replica that restarts every few hundred entries and resumes after its applied index.
