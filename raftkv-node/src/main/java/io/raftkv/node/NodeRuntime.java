@@ -609,16 +609,26 @@ public final class NodeRuntime<R> {
   }
 
   private void onReady(SoftState soft, List<Entry> committed, List<ReadState> readStates) {
+    boolean leadershipLost = false;
     if (soft != null) {
       SoftState before = softState;
       softState = soft;
       listener.softStateChanged(before, soft, raft.term());
-      if (before.role() == Role.LEADER && soft.role() != Role.LEADER) {
-        // The core abandoned this term's proposals and reads (see Ready#softState).
+      leadershipLost = before.role() == Role.LEADER && soft.role() != Role.LEADER;
+    }
+    try {
+      applyCommitted(committed, readStates);
+    } finally {
+      if (leadershipLost) {
+        // The core abandoned this term's proposals and reads (see Ready#softState). Those that
+        // committed in this very Ready were answered above: a leader removed by a configuration
+        // change steps down as it commits it (dissertation §4.2.2), and its entry does apply.
         failAll("leadership lost; the write may or may not apply");
       }
     }
+  }
 
+  private void applyCommitted(List<Entry> committed, List<ReadState> readStates) {
     if (!committed.isEmpty()) {
       List<R> results = stateMachine.apply(committed);
       if (results.size() != committed.size()) {

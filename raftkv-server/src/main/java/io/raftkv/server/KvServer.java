@@ -43,6 +43,7 @@ public final class KvServer implements AutoCloseable {
   private final RocksStore store;
   private final KvStateMachine stateMachine;
   private final PeerTransport transport;
+  private final MemberDirectory members;
   private final Metrics metrics;
   private final Chaos chaos;
   private final RaftNode<KvStateMachine.Applied> node;
@@ -86,6 +87,8 @@ public final class KvServer implements AutoCloseable {
               restored,
               logStorage, // only the log's tail stays on the heap; older entries come from disk
               config.logCacheEntries());
+      this.members = new MemberDirectory(config, raft.configuration());
+      refuseIfRemoved(config.nodeId(), stateMachine.configuration());
       List<Integer> memberIds = List.copyOf(config.raftPeersById().keySet());
       List<Integer> peerIds = memberIds.stream().filter(id -> id != config.nodeId()).toList();
       this.metrics = new Metrics(peerIds);
@@ -93,6 +96,8 @@ public final class KvServer implements AutoCloseable {
       this.transport =
           new PeerTransport(
               config.nodeId(), config.raftPeersById(), config.peerQueueMessages(), chaos, metrics);
+      // New members are reached as soon as a configuration naming them takes effect (§4.1).
+      members.onChange(c -> members.members().keySet().forEach(this::connectPeer));
       NodeRuntime<KvStateMachine.Applied> runtime =
           new NodeRuntime<>(
               raft,
@@ -103,7 +108,7 @@ public final class KvServer implements AutoCloseable {
               new NodeRuntime.Timing(
                   TimeUnit.MILLISECONDS.toNanos(config.tickMillis()),
                   TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis())),
-              new RoleChanges(config.nodeId(), metrics),
+              new RoleChanges(config.nodeId(), metrics, members),
               System.nanoTime(),
               System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.tickMillis()));
       if (config.startAsLeader()) {
@@ -117,7 +122,7 @@ public final class KvServer implements AutoCloseable {
               runtime,
               stateMachine,
               new KvService.Limits(config.maxKeyBytes(), config.maxValueBytes()),
-              config::kvsAddressOf,
+              members::kvAddress,
               SYSTEM_CLOCK,
               metrics.kvProbe());
       this.node = new RaftNode<>(runtime, KvServer::halt);
@@ -131,7 +136,8 @@ public final class KvServer implements AutoCloseable {
       this.snapshotReceiver =
           new SnapshotReceiver(
               config.nodeId(),
-              config.raftPeersById().keySet(),
+              // A node that is not (yet) a member takes its first snapshot from whoever leads.
+              id -> members.raftAddress(id).isPresent() || !members.selfIsMember(),
               config.dataDir().resolve("snapshots"),
               snapshots,
               node,
@@ -176,7 +182,10 @@ public final class KvServer implements AutoCloseable {
     return snapshotChannels.computeIfAbsent(
         peer,
         id -> {
-          PeerAddress a = config.raftPeersById().get(id);
+          PeerAddress a =
+              members
+                  .raftAddress(id)
+                  .orElseThrow(() -> new IllegalStateException("no raft address for node " + id));
           return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(
                   a.host(), a.port())
               .usePlaintext()
@@ -327,8 +336,71 @@ public final class KvServer implements AutoCloseable {
         }
       };
 
-  /** Logs every role change, one line each, and counts new leaders (etcd's leader changes). */
-  private record RoleChanges(int nodeId, Metrics metrics) implements NodeRuntime.Listener {
+  /** A peer that joined the configuration gets a stream from this node's transport. */
+  private void connectPeer(int id) {
+    if (id != config.nodeId()) {
+      members.raftAddress(id).ifPresent(a -> transport.addPeer(id, a));
+    }
+  }
+
+  /**
+   * A node whose data directory records a configuration without it was removed from the cluster: it
+   * must not rejoin under its old identity (its id is never given out again, and its log is stale),
+   * so it says so and does not start.
+   */
+  private static void refuseIfRemoved(int nodeId, io.raftkv.proto.raft.ConfState recorded) {
+    if (recorded.getVotersCount() > 0 && !MemberDirectory.ids(recorded).contains(nodeId)) {
+      throw new IllegalStateException(
+          "node "
+              + nodeId
+              + " was removed from the cluster (its data directory records the configuration"
+              + " voters "
+              + recorded.getVotersList()
+              + (recorded.getLearnersCount() > 0 ? ", learners " + recorded.getLearnersList() : "")
+              + "); it does not start again: add a new node with a new id and --join");
+    }
+  }
+
+  /**
+   * Logs every role change, one line each, and counts new leaders (etcd's leader changes); hands
+   * every new configuration to the member directory, and says once when this node is no longer in
+   * it.
+   */
+  private static final class RoleChanges implements NodeRuntime.Listener {
+    private final int nodeId;
+    private final Metrics metrics;
+    private final MemberDirectory members;
+    private boolean toldRemoved;
+
+    RoleChanges(int nodeId, Metrics metrics, MemberDirectory members) {
+      this.nodeId = nodeId;
+      this.metrics = metrics;
+      this.members = members;
+    }
+
+    @Override
+    public void configurationChanged(io.raftkv.proto.raft.ConfState configuration) {
+      members.update(configuration);
+      log.info(
+          "node {}: configuration voters {}{}{}",
+          nodeId,
+          configuration.getVotersList(),
+          configuration.getVotersOutgoingCount() > 0
+              ? " (joint, outgoing " + configuration.getVotersOutgoingList() + ")"
+              : "",
+          configuration.getLearnersCount() > 0
+              ? ", learners " + configuration.getLearnersList()
+              : "");
+      boolean member = members.selfIsMember();
+      if (!member && configuration.getVotersCount() > 0 && !toldRemoved) {
+        toldRemoved = true;
+        log.warn(
+            "node {} is not in the cluster's configuration any more (removed): it takes no further"
+                + " part; stop it",
+            nodeId);
+      }
+    }
+
     @Override
     public void softStateChanged(SoftState before, SoftState now, long term) {
       if (now.role() != before.role()) {

@@ -5,7 +5,7 @@ import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.raft.ReadyProcessor;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -19,7 +19,11 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable {
   private final ScheduledExecutorService executor;
-  private final Map<Integer, PeerClient> peers = new TreeMap<>();
+
+  /** By id; grows as members are added (the loop thread adds, any thread reads). */
+  private final Map<Integer, PeerClient> peers = new ConcurrentSkipListMap<>();
+
+  private final int queueCapacity;
 
   private final Chaos chaos;
   private final Metrics metrics;
@@ -38,6 +42,7 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
       Metrics metrics) {
     this.chaos = chaos;
     this.metrics = metrics;
+    this.queueCapacity = queueCapacity;
     this.executor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -52,6 +57,21 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
           }
         });
     peers.values().forEach(PeerClient::connectEagerly);
+  }
+
+  /**
+   * A member added to the configuration (dissertation §4.1: it takes effect when appended): opens a
+   * stream to it unless there is one. Streams to removed members stay open until the node stops
+   * (they are idle, and a departing member is still sent the entry that removes it).
+   */
+  void addPeer(int id, PeerAddress a) {
+    peers.computeIfAbsent(
+        id,
+        k -> {
+          PeerClient p = new PeerClient(id, a.host(), a.port(), queueCapacity, executor);
+          p.connectEagerly();
+          return p;
+        });
   }
 
   @Override

@@ -36,7 +36,8 @@ public record ServerConfig(
     int maxKeyBytes,
     int maxValueBytes,
     Snapshots snapshots,
-    boolean chaosEnabled) {
+    boolean chaosEnabled,
+    boolean join) {
 
   /**
    * Log compaction and snapshot transfers (§7).
@@ -178,8 +179,11 @@ public record ServerConfig(
 
   /** The core's settings: milliseconds rounded to whole ticks. */
   public RaftConfig raftConfig() {
+    // The first configuration: every -r entry a voter, unless this node joins a running cluster
+    // (--join): then it has none and waits to be added (dissertation §4.2.1). Either way, a node
+    // that recorded a configuration uses that one.
     List<Integer> voters = new ArrayList<>();
-    for (int i = 0; i < raftPeers.size(); i++) {
+    for (int i = 0; i < raftPeers.size() && !join; i++) {
       voters.add(i);
     }
     int minTicks = ticks(electionTimeoutMinMillis);

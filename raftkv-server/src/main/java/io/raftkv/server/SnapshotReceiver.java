@@ -16,10 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntPredicate;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +41,10 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
   private static final Logger log = LoggerFactory.getLogger(SnapshotReceiver.class);
 
   private final int selfId;
-  private final Set<Integer> peers;
+
+  /** Which senders a snapshot is taken from (the members this node knows of). */
+  private final IntPredicate peers;
+
   private final Path directory;
   private final KvSnapshots snapshots;
   private final RaftNode<?> node;
@@ -62,14 +65,14 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
    */
   SnapshotReceiver(
       int selfId,
-      Set<Integer> peers,
+      IntPredicate peers,
       Path directory,
       KvSnapshots snapshots,
       RaftNode<?> node,
       SnapshotMetrics metrics) {
     this.selfId = selfId;
     this.metrics = metrics;
-    this.peers = Set.copyOf(peers);
+    this.peers = peers;
     this.directory = directory;
     this.snapshots = snapshots;
     this.node = node;
@@ -147,7 +150,7 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
     private void write(SnapshotChunk chunk) throws IOException {
       if (message == null) {
         RaftMessage m = chunk.getMessage();
-        if (!m.hasInstallSnapshot() || m.getTo() != selfId || !peers.contains(m.getFrom())) {
+        if (!m.hasInstallSnapshot() || m.getTo() != selfId || !peers.test(m.getFrom())) {
           throw new IOException("the first chunk carries no install_snapshot message for us");
         }
         if (!busy.compareAndSet(false, true)) {

@@ -210,6 +210,14 @@ public final class SvrMain implements Callable<Integer> {
   String metricsHost;
 
   @Option(
+      names = "--join",
+      description =
+          "Start outside the cluster's configuration and wait to be added (clt member add):"
+              + " this node's raft address is its -r entry, the others' entries are only where to"
+              + " find the cluster. Ignored once the node has recorded a configuration.")
+  boolean join;
+
+  @Option(
       names = "--enable-chaos",
       description =
           "Serve the Admin service's Chaos RPC (clt chaos: drop, delay or cut this node's peer"
@@ -218,6 +226,10 @@ public final class SvrMain implements Callable<Integer> {
   boolean enableChaos;
 
   ServerConfig toConfig() {
+    if (join && clusterId == null) {
+      throw new IllegalArgumentException(
+          "--join needs --cluster-id: the id of the cluster to join (clt status shows it)");
+    }
     List<PeerAddress> raft = raftPeers.stream().map(PeerAddress::parse).toList();
     List<PeerAddress> kvs = kvsPeers.stream().map(PeerAddress::parse).toList();
     String cluster =
@@ -247,7 +259,8 @@ public final class SvrMain implements Callable<Integer> {
         maxValueBytes,
         new ServerConfig.Snapshots(
             snapshotEntries, snapshotCatchupEntries, snapshotMaxBytesPerSec, snapshotTimeoutMillis),
-        enableChaos);
+        enableChaos,
+        join);
   }
 
   @Override

@@ -28,7 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
@@ -69,7 +68,7 @@ class SnapshotReceiverTest {
             .addService(
                 new SnapshotReceiver(
                     1,
-                    Set.of(0),
+                    id -> id == 0,
                     incoming,
                     new KvSnapshots(follower, followerMachine, "c"),
                     null,
