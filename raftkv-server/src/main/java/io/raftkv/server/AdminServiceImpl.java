@@ -175,6 +175,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
   private StatusResponse.Builder header(RaftStatus s) {
     return StatusResponse.newBuilder()
         .setId(s.id())
+        .setClusterId(config.clusterId())
         .setRole(role(s.role()))
         .setTerm(s.term())
         .setVotedFor(s.votedFor() == RaftConfig.NONE ? -1 : s.votedFor())
