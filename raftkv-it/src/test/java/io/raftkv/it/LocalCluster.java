@@ -34,6 +34,7 @@ final class LocalCluster implements AutoCloseable {
   static final Path CLT = ROOT.resolve("build/dev/clt");
 
   final int size;
+  final int initialMembers;
   final int[] raftPorts;
   final int[] kvsPorts;
   private final Path dir;
@@ -41,7 +42,16 @@ final class LocalCluster implements AutoCloseable {
   private final List<String> extraArgs;
 
   LocalCluster(int size, Path dir, String... extraArgs) throws IOException {
+    this(size, size, dir, extraArgs);
+  }
+
+  /**
+   * {@code size} nodes, of which the first {@code initialMembers} form the cluster and the others
+   * are spares, to be started with {@link #startJoining} and added (chapter 4).
+   */
+  LocalCluster(int size, int initialMembers, Path dir, String... extraArgs) throws IOException {
     this.size = size;
+    this.initialMembers = initialMembers;
     this.dir = dir;
     this.extraArgs = List.of(extraArgs);
     // One call for all ports: two calls could hand out the same port twice.
@@ -51,12 +61,23 @@ final class LocalCluster implements AutoCloseable {
     this.servers = new Process[size];
   }
 
+  /** The raft ports of the first configuration (every node, unless some are spares). */
   String raftList() {
-    return Arrays.stream(raftPorts).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    return Arrays.stream(raftPorts, 0, initialMembers)
+        .mapToObj(Integer::toString)
+        .collect(Collectors.joining(","));
   }
 
+  /** Every node's KV address, spares included. */
   String kvsList() {
-    return Arrays.stream(kvsPorts).mapToObj(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
+    return kvsList(size);
+  }
+
+  /** The KV addresses of nodes 0..n-1. */
+  String kvsList(int n) {
+    return Arrays.stream(kvsPorts, 0, n)
+        .mapToObj(p -> "127.0.0.1:" + p)
+        .collect(Collectors.joining(","));
   }
 
   /** Starts node {@code i} (as the seed does: {@code svr -r ... -i i -p port [--leader]}). */
@@ -67,7 +88,28 @@ final class LocalCluster implements AutoCloseable {
     if (leader) {
       cmd.add("--leader");
     }
-    cmd.addAll(List.of("--kvs-peers", kvsList()));
+    cmd.addAll(List.of("--kvs-peers", kvsList(initialMembers)));
+    launch(i, cmd);
+  }
+
+  /**
+   * Starts node {@code i} outside the cluster's configuration, waiting to be added ({@code svr
+   * --join}): its -r lists the raft ports of nodes 0..i, its own last. The cluster id must be in
+   * the extra arguments.
+   */
+  void startJoining(int i) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(SVR.toString());
+    String raft =
+        Arrays.stream(raftPorts, 0, i + 1)
+            .mapToObj(Integer::toString)
+            .collect(Collectors.joining(","));
+    cmd.addAll(List.of("-r", raft, "-i", Integer.toString(i), "-p", "" + kvsPorts[i], "--join"));
+    cmd.addAll(List.of("--kvs-peers", kvsList(i + 1)));
+    launch(i, cmd);
+  }
+
+  private void launch(int i, List<String> cmd) throws IOException {
     cmd.addAll(extraArgs);
     Files.createDirectories(dir);
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
@@ -77,10 +119,10 @@ final class LocalCluster implements AutoCloseable {
   }
 
   void startAll(int leaderHint) throws IOException {
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < initialMembers; i++) {
       start(i, i == leaderHint);
     }
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < initialMembers; i++) {
       awaitListening(i);
     }
   }
