@@ -792,4 +792,102 @@ class NodeRuntimeTest {
     // "a" was answered by that proposal, not by a turn: its deadline must not wake the loop.
     assertThat(n.nextWakeNanos()).isEqualTo(200 * MS);
   }
+
+  // ---------------------------------------------------------------- membership (chapter 4)
+
+  private static io.raftkv.proto.raft.ConfChange removal(int id) {
+    return io.raftkv.proto.raft.ConfChange.newBuilder()
+        .addChanges(
+            io.raftkv.proto.raft.ConfChangeSingle.newBuilder()
+                .setType(io.raftkv.proto.raft.ConfChangeType.CONF_CHANGE_REMOVE)
+                .setMember(io.raftkv.proto.raft.Member.newBuilder().setId(id)))
+        .build();
+  }
+
+  @Test
+  void aRefusedConfigurationChangeIsAnsweredAtOnceWithTheLeadersReason() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<String>> outcomes = new ArrayList<>();
+    assertThat(n.proposeConfChange(removal(7), outcomes::add)).isZero();
+    assertThat(outcomes)
+        .singleElement()
+        .satisfies(
+            o -> {
+              assertThat(o.kind()).isEqualTo(Outcome.Kind.REFUSED);
+              assertThat(o.message()).contains("no member 7");
+            });
+  }
+
+  @Test
+  void aFollowerAnswersAConfigurationChangeNotLeader() {
+    NodeRuntime<String> n = node(3, false);
+    List<Outcome<String>> outcomes = new ArrayList<>();
+    assertThat(n.proposeConfChange(removal(2), outcomes::add)).isZero();
+    assertThat(outcomes)
+        .singleElement()
+        .extracting(Outcome::kind)
+        .isEqualTo(Outcome.Kind.NOT_LEADER);
+  }
+
+  /**
+   * Dissertation §4.2.2: a leader removed by its own change steps down as it commits it; the change
+   * was applied, so its proposer hears OK, not "leadership lost".
+   */
+  @Test
+  void aLeaderRemovingItselfHearsThatItsChangeApplied() {
+    NodeRuntime<String> n = leaderOfThree();
+    List<Outcome<String>> outcomes = new ArrayList<>();
+    long index = n.proposeConfChange(removal(0), outcomes::add);
+    assertThat(index).isPositive();
+    n.flush();
+    ackAll(n);
+    assertThat(n.softState().role()).as("C_new = {1, 2} needs node 2 too").isEqualTo(Role.LEADER);
+    n.receive(
+        RaftMessage.newBuilder()
+            .setFrom(2)
+            .setTo(0)
+            .setTerm(n.term())
+            .setAppendResponse(
+                io.raftkv.proto.raft.AppendEntriesResponse.newBuilder()
+                    .setSuccess(true)
+                    .setMatchIndex(index))
+            .build());
+    n.flush();
+    assertThat(n.softState().role()).isEqualTo(Role.FOLLOWER);
+    assertThat(outcomes).singleElement().extracting(Outcome::kind).isEqualTo(Outcome.Kind.OK);
+    assertThat(applied.get(applied.size() - 1)).extracting(Entry::getIndex).contains(index);
+    assertThat(n.raft().configuration().getVotersList()).containsExactly(1, 2);
+  }
+
+  @Test
+  void theListenerHearsEveryNewConfigurationOnce() {
+    List<io.raftkv.proto.raft.ConfState> heard = new ArrayList<>();
+    RaftConfig config = RaftConfig.defaults(0, List.of(0)).withElectionTimeout(10, 20);
+    NodeRuntime<String> n =
+        runtime(
+            config,
+            new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
+            new NodeRuntime.Listener() {
+              @Override
+              public void configurationChanged(io.raftkv.proto.raft.ConfState c) {
+                heard.add(c);
+              }
+            });
+    n.campaign();
+    n.flush();
+    n.flush();
+    n.proposeConfChange(
+        io.raftkv.proto.raft.ConfChange.newBuilder()
+            .addChanges(
+                io.raftkv.proto.raft.ConfChangeSingle.newBuilder()
+                    .setType(io.raftkv.proto.raft.ConfChangeType.CONF_CHANGE_ADD_LEARNER)
+                    .setMember(io.raftkv.proto.raft.Member.newBuilder().setId(5)))
+            .build(),
+        o -> {});
+    n.flush();
+    n.flush();
+    assertThat(heard).hasSize(2);
+    assertThat(heard.get(0).getVotersList()).containsExactly(0);
+    assertThat(heard.get(1).getLearnersList()).containsExactly(5);
+  }
 }
