@@ -49,6 +49,8 @@ public final class KvServer implements AutoCloseable {
   private final KvSnapshots snapshots;
   private final SnapshotStreamer snapshotStreamer;
   private final SnapshotReceiver snapshotReceiver;
+  private final MemberDirectory members;
+  private final MembershipChanges membership;
 
   /**
    * One connection per peer for snapshots, apart from the message stream's: megabytes of chunks
@@ -86,6 +88,7 @@ public final class KvServer implements AutoCloseable {
               restored,
               logStorage, // only the log's tail stays on the heap; older entries come from disk
               config.logCacheEntries());
+      this.members = new MemberDirectory(config, raft.configuration());
       List<Integer> memberIds = List.copyOf(config.raftPeersById().keySet());
       List<Integer> peerIds = memberIds.stream().filter(id -> id != config.nodeId()).toList();
       this.metrics = new Metrics(peerIds);
@@ -103,7 +106,7 @@ public final class KvServer implements AutoCloseable {
               new NodeRuntime.Timing(
                   TimeUnit.MILLISECONDS.toNanos(config.tickMillis()),
                   TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis())),
-              new RoleChanges(config.nodeId(), metrics),
+              new RoleChanges(config.nodeId(), metrics, members),
               System.nanoTime(),
               System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.tickMillis()));
       if (config.startAsLeader()) {
@@ -121,6 +124,7 @@ public final class KvServer implements AutoCloseable {
               SYSTEM_CLOCK,
               metrics.kvProbe());
       this.node = new RaftNode<>(runtime, KvServer::halt);
+      this.membership = new MembershipChanges(node, members);
       this.snapshotStreamer =
           new SnapshotStreamer(
               this::snapshotChannel,
@@ -164,7 +168,15 @@ public final class KvServer implements AutoCloseable {
               new KvServiceImpl(node, service, metrics.requests).bindService(),
               io.grpc.ServerInterceptors.intercept(
                   new AdminServiceImpl(
-                      node, config, transport, chaos, metrics, snapshots, store::logBytes),
+                      node,
+                      config,
+                      transport,
+                      chaos,
+                      metrics,
+                      snapshots,
+                      store::logBytes,
+                      members,
+                      membership),
                   new ChaosGuard(config.nodeId(), config.chaosEnabled())));
     } catch (RuntimeException e) {
       store.close();
@@ -327,8 +339,12 @@ public final class KvServer implements AutoCloseable {
         }
       };
 
-  /** Logs every role change, one line each, and counts new leaders (etcd's leader changes). */
-  private record RoleChanges(int nodeId, Metrics metrics) implements NodeRuntime.Listener {
+  /**
+   * Logs every role change, one line each, and counts new leaders (etcd's leader changes); tells
+   * the member directory of each configuration that takes effect (§4.1).
+   */
+  private record RoleChanges(int nodeId, Metrics metrics, MemberDirectory members)
+      implements NodeRuntime.Listener {
     @Override
     public void softStateChanged(SoftState before, SoftState now, long term) {
       if (now.role() != before.role()) {
@@ -337,6 +353,11 @@ public final class KvServer implements AutoCloseable {
       if (now.leaderId() != io.raftkv.raft.RaftConfig.NONE && now.leaderId() != before.leaderId()) {
         metrics.leaderChanged();
       }
+    }
+
+    @Override
+    public void configurationChanged(io.raftkv.proto.raft.ConfState configuration) {
+      members.update(configuration);
     }
   }
 
@@ -357,6 +378,7 @@ public final class KvServer implements AutoCloseable {
     }
     kvsServer.shutdown();
     raftServer.shutdown();
+    membership.close();
     node.close();
     snapshotStreamer.close();
     snapshotReceiver.close();
