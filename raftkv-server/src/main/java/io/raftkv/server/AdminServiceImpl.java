@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * The Admin service (admin.proto), served on the KV port: Status from the node's published snapshot
  * (the loop's last turn) plus counters and latency percentiles; Chaos sets the transport's faults
  * (only when {@link ChaosGuard} lets the call through: {@code --enable-chaos}); MemberList and
- * ChangeMembership show and change the members ({@link MemberListing}, {@link MembershipChanges}).
+ * ChangeMembership show and change the members ({@link MemberListing}, {@link
+ * MembershipChangeRunner}).
  *
  * <p>Thread-safety: called on gRPC threads; reads only volatile snapshots and thread-safe counters.
  */
@@ -43,7 +44,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
   private final KvSnapshots snapshots;
   private final java.util.function.LongSupplier logBytes;
   private final MemberDirectory members;
-  private final MembershipChanges membership;
+  private final MembershipChangeRunner membership;
   private final long startNanos = System.nanoTime();
 
   AdminServiceImpl(
@@ -55,7 +56,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
       KvSnapshots snapshots,
       java.util.function.LongSupplier logBytes,
       MemberDirectory members,
-      MembershipChanges membership) {
+      MembershipChangeRunner membership) {
     this.node = node;
     this.config = config;
     this.transport = transport;

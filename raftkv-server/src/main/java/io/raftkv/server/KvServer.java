@@ -50,7 +50,7 @@ public final class KvServer implements AutoCloseable {
   private final SnapshotStreamer snapshotStreamer;
   private final SnapshotReceiver snapshotReceiver;
   private final MemberDirectory members;
-  private final MembershipChanges membership;
+  private final MembershipChangeRunner membership;
 
   /**
    * One connection per peer for snapshots, apart from the message stream's: megabytes of chunks
@@ -124,7 +124,7 @@ public final class KvServer implements AutoCloseable {
               SYSTEM_CLOCK,
               metrics.kvProbe());
       this.node = new RaftNode<>(runtime, KvServer::halt);
-      this.membership = new MembershipChanges(node, members);
+      this.membership = new MembershipChangeRunner(node, members);
       this.snapshotStreamer =
           new SnapshotStreamer(
               this::snapshotChannel,

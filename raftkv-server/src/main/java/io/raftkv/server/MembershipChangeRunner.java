@@ -50,8 +50,8 @@ import org.slf4j.LoggerFactory;
  * threads (the KV port's handlers run on them), and a second change while one is under way is
  * refused, as the core refuses a change while another is pending.
  */
-final class MembershipChanges implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(MembershipChanges.class);
+final class MembershipChangeRunner implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MembershipChangeRunner.class);
 
   static final long DEFAULT_TIMEOUT_MILLIS = 60_000;
 
@@ -69,7 +69,7 @@ final class MembershipChanges implements AutoCloseable {
           });
   private final AtomicReference<String> inProgress = new AtomicReference<>();
 
-  MembershipChanges(RaftNode<?> node, MemberDirectory members) {
+  MembershipChangeRunner(RaftNode<?> node, MemberDirectory members) {
     this.node = node;
     this.members = members;
   }

@@ -19,18 +19,18 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The user's contract for membership changes (issue 11), run by the leader's {@link
- * MembershipChanges} on real node loops in this JVM ({@link LoopbackCluster}): a voter is added
- * through a caught-up learner, a replacement goes through one joint configuration (dissertation
- * §4.3) and is done once it is left, a member that cannot catch up ends in TIMEOUT saying how far
- * it got, retries resume where a change stopped, and every refusal is one line.
+ * MembershipChangeRunner} on real node loops in this JVM ({@link LoopbackCluster}): a voter is
+ * added through a caught-up learner, a replacement goes through one joint configuration
+ * (dissertation §4.3) and is done once it is left, a member that cannot catch up ends in TIMEOUT
+ * saying how far it got, retries resume where a change stopped, and every refusal is one line.
  */
-class MembershipChangesTest {
+class MembershipChangeRunnerTest {
   private LoopbackCluster cluster;
-  private final List<MembershipChanges> changes = new ArrayList<>();
+  private final List<MembershipChangeRunner> changes = new ArrayList<>();
 
   @AfterEach
   void tearDown() {
-    changes.forEach(MembershipChanges::close);
+    changes.forEach(MembershipChangeRunner::close);
     if (cluster != null) {
       cluster.close();
     }
@@ -46,8 +46,8 @@ class MembershipChangesTest {
     return leader;
   }
 
-  private MembershipChanges on(int id) {
-    MembershipChanges c = new MembershipChanges(cluster.node(id), cluster.directory(id));
+  private MembershipChangeRunner on(int id) {
+    MembershipChangeRunner c = new MembershipChangeRunner(cluster.node(id), cluster.directory(id));
     changes.add(c);
     return c;
   }
@@ -296,7 +296,7 @@ class MembershipChangesTest {
   void aSecondChangeWhileOneIsUnderWayIsRefused() throws Exception {
     int leader = start(3, 1);
     cluster.down.add(3);
-    MembershipChanges c = on(leader);
+    MembershipChangeRunner c = on(leader);
     CompletableFuture<MembershipChangeResponse> first = new CompletableFuture<>();
     c.submit(add(MembershipOp.ADD, 3, 2_000), () -> false, first::complete);
     CompletableFuture<MembershipChangeResponse> second = new CompletableFuture<>();
