@@ -203,7 +203,9 @@ final class MembershipChangeRunner implements AutoCloseable {
       throw refused("the new member needs an id of its own (ids are never reused), not " + old);
     }
     ConfState c = node.status().configuration();
-    if (c.getVotersList().contains(id) && !c.getVotersList().contains(old)) {
+    boolean oldLeaving =
+        c.getVotersOutgoingList().contains(old) || c.getRemovedList().contains(old);
+    if (c.getVotersList().contains(id) && !c.getVotersList().contains(old) && oldLeaving) {
       // Done already, or the joint configuration is still to be left (a retry).
       long left = awaitJointLeft(run);
       return "n" + id + " replaced n" + old + " (the configuration of index " + left + ")";
