@@ -56,9 +56,10 @@ public final class CltMain {
           "       clt status (-p PORT | -s HOST:PORT,...) [--json] [--latency]",
           "       clt chaos (-p PORT | -s HOST:PORT,...) [--reset] [--peer ID,... FAULTS]",
           "       clt snapshot save FILE (-p PORT | -s HOST:PORT,...) | clt snapshot status FILE",
-          "Runs one operation on a raftkv cluster; 'clt status --help', 'clt chaos --help' and",
-          "'clt snapshot --help' describe the admin commands (node state table, network fault",
-          "injection, backups).",
+          "       clt member list|add|promote|remove|replace (-p PORT | -s HOST:PORT,...) ...",
+          "Runs one operation on a raftkv cluster; 'clt status --help', 'clt chaos --help',",
+          "'clt snapshot --help' and 'clt member --help' describe the admin commands (node state",
+          "table, network fault injection, backups, membership changes).",
           "  -p PORT          Talk to the server at 127.0.0.1:PORT only: no leader discovery, no",
           "                   retries; a follower answers NOT_LEADER (exit 2). Writes carry no",
           "                   session (client id 0).",
@@ -150,6 +151,9 @@ public final class CltMain {
 
   /** Runs clt with these arguments, {@code in} as its stdin; returns its exit code. */
   static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+    if (args.length > 0 && args[0].equals("member")) {
+      return MemberCli.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+    }
     if (args.length > 0 && args[0].equals("snapshot")) {
       return SnapshotCli.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
     }

@@ -6,6 +6,10 @@ import io.raftkv.proto.admin.AdminGrpc;
 import io.raftkv.proto.admin.ChaosRequest;
 import io.raftkv.proto.admin.ChaosResponse;
 import io.raftkv.proto.admin.Counters;
+import io.raftkv.proto.admin.MemberListRequest;
+import io.raftkv.proto.admin.MemberListResponse;
+import io.raftkv.proto.admin.MembershipChangeRequest;
+import io.raftkv.proto.admin.MembershipChangeResponse;
 import io.raftkv.proto.admin.PeerFault;
 import io.raftkv.proto.admin.PeerStatus;
 import io.raftkv.proto.admin.Role;
@@ -23,7 +27,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The Admin service (admin.proto), served on the KV port: Status from the node's published snapshot
  * (the loop's last turn) plus counters and latency percentiles; Chaos sets the transport's faults
- * (only when {@link ChaosGuard} lets the call through: {@code --enable-chaos}).
+ * (only when {@link ChaosGuard} lets the call through: {@code --enable-chaos}); MemberList and
+ * ChangeMembership show and change the members ({@link MemberListing}, {@link
+ * MembershipChangeRunner}).
  *
  * <p>Thread-safety: called on gRPC threads; reads only volatile snapshots and thread-safe counters.
  */
@@ -37,6 +43,8 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
   private final Metrics metrics;
   private final KvSnapshots snapshots;
   private final java.util.function.LongSupplier logBytes;
+  private final MemberDirectory members;
+  private final MembershipChangeRunner membership;
   private final long startNanos = System.nanoTime();
 
   AdminServiceImpl(
@@ -46,7 +54,9 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
       Chaos chaos,
       Metrics metrics,
       KvSnapshots snapshots,
-      java.util.function.LongSupplier logBytes) {
+      java.util.function.LongSupplier logBytes,
+      MemberDirectory members,
+      MembershipChangeRunner membership) {
     this.node = node;
     this.config = config;
     this.transport = transport;
@@ -54,6 +64,37 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
     this.metrics = metrics;
     this.snapshots = snapshots;
     this.logBytes = logBytes;
+    this.members = members;
+    this.membership = membership;
+  }
+
+  /** This node's view of the members (a follower's own, naming the leader it knows of). */
+  @Override
+  public void memberList(MemberListRequest req, StreamObserver<MemberListResponse> out) {
+    out.onNext(MemberListing.of(node.status(), members));
+    out.onCompleted();
+  }
+
+  /**
+   * Runs on the membership thread (the wait for a learner to catch up may take minutes): this
+   * handler, on a network thread, only hands it over.
+   */
+  @Override
+  public void changeMembership(
+      MembershipChangeRequest req, StreamObserver<MembershipChangeResponse> out) {
+    io.grpc.Context call = io.grpc.Context.current();
+    membership.submit(
+        req,
+        call::isCancelled,
+        response -> {
+          try {
+            out.onNext(response);
+            out.onCompleted();
+          } catch (RuntimeException e) {
+            // The client went away; the change itself is done or stopped.
+            log.debug("membership change answer not delivered: {}", e.toString());
+          }
+        });
   }
 
   /**

@@ -43,13 +43,14 @@ public final class KvServer implements AutoCloseable {
   private final RocksStore store;
   private final KvStateMachine stateMachine;
   private final PeerTransport transport;
-  private final MemberDirectory members;
   private final Metrics metrics;
   private final Chaos chaos;
   private final RaftNode<KvStateMachine.Applied> node;
   private final KvSnapshots snapshots;
   private final SnapshotStreamer snapshotStreamer;
   private final SnapshotReceiver snapshotReceiver;
+  private final MemberDirectory members;
+  private final MembershipChangeRunner membership;
 
   /**
    * One connection per peer for snapshots, apart from the message stream's: megabytes of chunks
@@ -126,6 +127,7 @@ public final class KvServer implements AutoCloseable {
               SYSTEM_CLOCK,
               metrics.kvProbe());
       this.node = new RaftNode<>(runtime, KvServer::halt);
+      this.membership = new MembershipChangeRunner(node, members);
       this.snapshotStreamer =
           new SnapshotStreamer(
               this::snapshotChannel,
@@ -170,7 +172,15 @@ public final class KvServer implements AutoCloseable {
               new KvServiceImpl(node, service, metrics.requests).bindService(),
               io.grpc.ServerInterceptors.intercept(
                   new AdminServiceImpl(
-                      node, config, transport, chaos, metrics, snapshots, store::logBytes),
+                      node,
+                      config,
+                      transport,
+                      chaos,
+                      metrics,
+                      snapshots,
+                      store::logBytes,
+                      members,
+                      membership),
                   new ChaosGuard(config.nodeId(), config.chaosEnabled())));
     } catch (RuntimeException e) {
       store.close();
@@ -429,6 +439,7 @@ public final class KvServer implements AutoCloseable {
     }
     kvsServer.shutdown();
     raftServer.shutdown();
+    membership.close();
     node.close();
     snapshotStreamer.close();
     snapshotReceiver.close();
