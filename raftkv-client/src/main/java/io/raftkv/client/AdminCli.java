@@ -328,6 +328,13 @@ final class AdminCli {
           match.toString());
     }
     t.print(out);
+    // The cluster id, once: what a node that joins (svr --join --cluster-id) must be given.
+    answers.stream()
+        .map(Answer::response)
+        .filter(r -> r != null && !r.getClusterId().isEmpty())
+        .map(StatusResponse::getClusterId)
+        .distinct()
+        .forEach(id -> out.println("cluster id: " + id));
   }
 
   private void printLatencies(List<Answer<StatusResponse>> answers) {
