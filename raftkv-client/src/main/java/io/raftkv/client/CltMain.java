@@ -448,7 +448,8 @@ public final class CltMain {
     return 4;
   }
 
-  private static boolean refused(StatusRuntimeException e) {
+  /** Nothing reached the server (no listener there): the call was not delivered. */
+  static boolean refused(StatusRuntimeException e) {
     if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
       return false;
     }

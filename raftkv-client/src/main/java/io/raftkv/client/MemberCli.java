@@ -14,7 +14,6 @@ import io.raftkv.proto.admin.MembershipChangeResponse;
 import io.raftkv.proto.admin.MembershipChangeStatus;
 import io.raftkv.proto.admin.MembershipOp;
 import java.io.PrintStream;
-import java.net.ConnectException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -427,15 +426,7 @@ final class MemberCli {
 
   /** Nothing reached the server (no listener there): another server may be tried. */
   private static boolean unreachable(StatusRuntimeException e) {
-    if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
-      return false;
-    }
-    for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-      if (t instanceof ConnectException) {
-        return true;
-      }
-    }
-    return false;
+    return CltMain.refused(e);
   }
 
   private static String why(StatusRuntimeException e, long deadlineMillis) {
