@@ -15,7 +15,7 @@ import java.net.UnknownHostException;
  */
 public record Security(TlsFiles client, TlsFiles peer, boolean peerInsecure, long tlsReloadMillis) {
   /** No TLS, Raft on loopback only: the seed's local clusters. */
-  public static final Security PLAINTEXT = new Security(null, null, false, 60_000);
+  public static final Security PLAINTEXT = new Security(null, null, false, 10_000);
 
   public Security {
     if (peer != null && peer.trustedCaFile() == null) {
