@@ -484,6 +484,11 @@ public final class KvServer implements AutoCloseable {
     return config;
   }
 
+  /** This node's instruments (tests read the rejection counters). */
+  Metrics metrics() {
+    return metrics;
+  }
+
   @Override
   public void close() {
     synchronized (this) {
