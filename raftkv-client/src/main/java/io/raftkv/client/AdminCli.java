@@ -5,7 +5,6 @@ import com.google.protobuf.StringValue;
 import com.google.protobuf.util.JsonFormat;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.raftkv.proto.admin.AdminGrpc;
 import io.raftkv.proto.admin.ChaosRequest;
 import io.raftkv.proto.admin.ChaosResponse;
@@ -51,6 +50,7 @@ final class AdminCli {
           "  --reset-latencies",
           "                   Start the nodes' latency histograms afresh after reporting.",
           "  --timeout-ms MS  Deadline of each call (default 3000).",
+          ClientTls.USAGE,
           "",
           "Exit codes: 0 every server answered, 1 bad arguments, 4 a server did not answer",
           "(the others are still printed).",
@@ -71,6 +71,7 @@ final class AdminCli {
           "  --delay-ms MS    Delay added to each message to the peer (order is kept).",
           "  --cut            Discard everything to and from the peer.",
           "  --timeout-ms MS  Deadline of each call (default 3000).",
+          ClientTls.USAGE,
           "With neither --reset nor --peer it only prints the faults in force.",
           "",
           "The server must have been started with --enable-chaos; otherwise it refuses (exit 4)",
@@ -89,6 +90,7 @@ final class AdminCli {
   boolean latency;
   boolean resetLatencies;
   long timeoutMillis = 3_000;
+  ClientTls tls = ClientTls.PLAINTEXT;
   boolean reset;
   List<Integer> peers;
   double dropOut;
@@ -151,7 +153,7 @@ final class AdminCli {
       String canonical = name.equals("--servers") ? "-s" : name;
       boolean flag;
       switch (canonical) {
-        case "-p", "-s", "--timeout-ms" -> flag = false;
+        case "-p", "-s", "--timeout-ms", "--cacert", "--cert", "--key" -> flag = false;
         case "--json", "--latency", "--reset-latencies" -> {
           if (chaos) {
             throw new CltMain.UsageException("unknown option '" + name + "'");
@@ -188,6 +190,7 @@ final class AdminCli {
         case "-p" -> servers = List.of("127.0.0.1:" + CltMain.number(name, arg, 1, 65535));
         case "-s" -> servers = addresses(arg);
         case "--timeout-ms" -> timeoutMillis = CltMain.number(name, arg, 1, Long.MAX_VALUE);
+        case "--cacert", "--cert", "--key" -> tls = tls.with(canonical, arg);
         case "--json" -> json = true;
         case "--latency" -> latency = true;
         case "--reset-latencies" -> resetLatencies = true;
@@ -212,6 +215,7 @@ final class AdminCli {
         default -> throw new AssertionError(canonical);
       }
     }
+    tls = tls.checked();
     if (seen.contains("-p") && seen.contains("-s")) {
       throw new CltMain.UsageException("-p and -s exclude each other");
     }
@@ -486,7 +490,12 @@ final class AdminCli {
   }
 
   private <T> Answer<T> callOne(String endpoint, Call<T> call) {
-    ManagedChannel channel = OkHttpChannelBuilder.forTarget(endpoint).usePlaintext().build();
+    ManagedChannel channel;
+    try {
+      channel = tls.channel(endpoint);
+    } catch (IllegalArgumentException e) {
+      return new Answer<>(endpoint, null, e.getMessage());
+    }
     try {
       return new Answer<>(
           endpoint,
@@ -515,6 +524,10 @@ final class AdminCli {
         return "permission denied: " + s.getDescription();
       default:
         break;
+    }
+    String tls = ClientTls.handshakeFailure(s);
+    if (tls != null) {
+      return tls;
     }
     for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
       if (t instanceof ConnectException) {

@@ -3,7 +3,6 @@ package io.raftkv.client;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.raftkv.client.retry.RetryPolicy;
 import io.raftkv.proto.kvs.AppendRequest;
 import io.raftkv.proto.kvs.DeleteRequest;
@@ -53,6 +52,7 @@ public final class CltMain {
           "Usage: clt (-p PORT | -s HOST:PORT[,HOST:PORT...]) -o OP -k KEY",
           "           [-v VALUE | -v - | --value-file FILE]",
           "           [--timeout-ms MS] [--connect-timeout-ms MS]",
+          "           [--cacert FILE] [--cert FILE --key FILE]",
           "       clt status (-p PORT | -s HOST:PORT,...) [--json] [--latency]",
           "       clt chaos (-p PORT | -s HOST:PORT,...) [--reset] [--peer ID,... FAULTS]",
           "       clt snapshot save FILE (-p PORT | -s HOST:PORT,...) | clt snapshot status FILE",
@@ -79,6 +79,8 @@ public final class CltMain {
           "  --connect-timeout-ms MS",
           "                   With -p: how long to wait for a server that refuses connections,",
           "                   e.g. one still starting (default 3000).",
+          ClientTls.USAGE,
+          "                   Every clt command takes these three.",
           "  -h, --help       Show this help and exit.",
           "",
           "GET and DIRECT_GET print the value alone on stdout, followed by a newline. Errors are",
@@ -122,6 +124,7 @@ public final class CltMain {
 
   long timeoutMillis = 10_000;
   long connectTimeoutMillis = 3_000;
+  ClientTls tls = ClientTls.PLAINTEXT;
   boolean help;
 
   private final PrintStream out;
@@ -211,7 +214,10 @@ public final class CltMain {
             "-v",
             "--value-file",
             "--timeout-ms",
-            "--connect-timeout-ms" -> {}
+            "--connect-timeout-ms",
+            "--cacert",
+            "--cert",
+            "--key" -> {}
         default -> throw new UsageException("unknown option '" + name + "'");
       }
       if (arg == null) {
@@ -232,9 +238,11 @@ public final class CltMain {
         case "--value-file" -> value = readFile(arg);
         case "--timeout-ms" -> timeoutMillis = number(name, arg, 1, Long.MAX_VALUE);
         case "--connect-timeout-ms" -> connectTimeoutMillis = number(name, arg, 0, Long.MAX_VALUE);
+        case "--cacert", "--cert", "--key" -> tls = tls.with(canonical, arg);
         default -> throw new AssertionError(canonical);
       }
     }
+    tls = tls.checked();
     if (op == null) {
       throw new UsageException("missing the operation (-o GET|PUT|DIRECT_GET|APPEND|DELETE)");
     }
@@ -355,15 +363,19 @@ public final class CltMain {
 
   /** Runs the parsed operation; returns the exit code. */
   int call() {
-    return port != null ? oneShot() : viaClient(servers);
+    try {
+      return port != null ? oneShot() : viaClient(servers);
+    } catch (IllegalArgumentException e) {
+      err.println("clt: " + e.getMessage()); // a TLS file that cannot be read or parsed
+      return 1;
+    }
   }
 
   // ------------------------------------------------------------------ -p: one server, one call
 
   private int oneShot() {
     String target = "127.0.0.1:" + port;
-    ManagedChannel channel =
-        OkHttpChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    ManagedChannel channel = tls.channel(target);
     try {
       long connectDeadline =
           System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(connectTimeoutMillis);
@@ -434,6 +446,9 @@ public final class CltMain {
       // The server has no KvService: nothing ran there.
       err.println("clt: " + target + " " + KvClient.NOT_A_KV_PORT + notApplied);
       return 4;
+    } else if (ClientTls.handshakeFailure(s) != null) {
+      err.println("clt: " + target + ": " + ClientTls.handshakeFailure(s) + notApplied);
+      return 1;
     } else if (KvClient.tooLarge(s)) {
       // gRPC refused the request from its length prefix, before any handler ran.
       err.println("clt: " + target + ": " + KvClient.tooLargeMessage(s) + notApplied);
@@ -465,7 +480,10 @@ public final class CltMain {
 
   private int viaClient(List<String> addresses) {
     try (KvClient client =
-        KvClient.builder(addresses).timeout(Duration.ofMillis(timeoutMillis)).build()) {
+        KvClient.builder(addresses)
+            .timeout(Duration.ofMillis(timeoutMillis))
+            .channelFactory(tls::channel)
+            .build()) {
       byte[] k = key.getBytes(StandardCharsets.UTF_8);
       switch (op) {
         case GET -> {

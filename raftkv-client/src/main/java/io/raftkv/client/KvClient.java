@@ -331,6 +331,12 @@ public final class KvClient implements AutoCloseable {
   /** How a failed call reads to the policy: a deadline is TIMEOUT, a lost server UNAVAILABLE. */
   private static RetryPolicy.Answer transportFailure(
       String server, io.grpc.Status g, long budgetNanos) {
+    String tls = ClientTls.handshakeFailure(g);
+    if (tls != null) {
+      // A configuration error, not a lost server: fail now, and say nothing was applied.
+      return RetryPolicy.Answer.transportFailure(
+          server, Status.INVALID_ARGUMENT, server + ": " + tls + "; not applied");
+    }
     if (tooLarge(g)) {
       // Refused from its length prefix before any handler ran; every retry would be too.
       return RetryPolicy.Answer.transportFailure(

@@ -2,7 +2,6 @@ package io.raftkv.client;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.raftkv.proto.admin.AdminGrpc;
 import io.raftkv.proto.admin.SaveSnapshotRequest;
 import io.raftkv.proto.snapshot.CorruptSnapshotException;
@@ -40,12 +39,14 @@ final class SnapshotCli {
       String.join(
           "\n",
           "Usage: clt snapshot save FILE (-p PORT | -s HOST:PORT[,HOST:PORT...]) [--timeout-ms MS]",
+          "                         [--cacert FILE] [--cert FILE --key FILE]",
           "       clt snapshot status FILE",
           "save    Streams a consistent snapshot of the committed state from the leader into",
           "        FILE (written as FILE.part, fsynced, verified, then renamed). With -s the",
           "        servers are tried in turn until the leader answers.",
           "status  Verifies FILE and prints its index, term, cluster, key count and size.",
           "  --timeout-ms MS  Deadline of the whole save (default 600000).",
+          ClientTls.USAGE,
           "",
           "Exit codes: 0 OK, 1 bad arguments or a damaged file, 2 not the leader (with -p),",
           "4 the server failed or did not answer.",
@@ -126,6 +127,7 @@ final class SnapshotCli {
     List<String> servers = null;
     boolean single = false;
     long timeoutMillis = 600_000;
+    ClientTls tls = ClientTls.PLAINTEXT;
     for (int i = 1; i < args.length; i++) {
       String a = args[i];
       String value = i + 1 < args.length ? args[i + 1] : null;
@@ -143,6 +145,10 @@ final class SnapshotCli {
           timeoutMillis = CltMain.number(a, need(a, value), 1, Long.MAX_VALUE);
           i++;
         }
+        case "--cacert", "--cert", "--key" -> {
+          tls = tls.with(a, need(a, value));
+          i++;
+        }
         default -> {
           if (a.startsWith("-") || file != null) {
             throw new CltMain.UsageException("unexpected argument '" + a + "'");
@@ -151,6 +157,7 @@ final class SnapshotCli {
         }
       }
     }
+    tls = tls.checked();
     if (file == null) {
       throw new CltMain.UsageException("save needs a FILE");
     }
@@ -164,7 +171,7 @@ final class SnapshotCli {
     String lastError = "no server answered";
     for (String server : servers) {
       try {
-        SnapshotStreams.Summary s = saveFrom(server, file, timeoutMillis);
+        SnapshotStreams.Summary s = saveFrom(server, tls, file, timeoutMillis);
         out.println("saved " + describe(file, s));
         return 0;
       } catch (StatusRuntimeException e) {
@@ -175,20 +182,19 @@ final class SnapshotCli {
         }
       } catch (IOException e) {
         lastError = server + ": " + e.getMessage();
+      } catch (IllegalArgumentException e) {
+        err.println("clt snapshot: " + e.getMessage()); // a TLS file that cannot be read
+        return 1;
       }
     }
     err.println("clt snapshot: save failed: " + lastError);
     return 4;
   }
 
-  private SnapshotStreams.Summary saveFrom(String server, Path file, long timeoutMillis)
-      throws IOException {
+  private SnapshotStreams.Summary saveFrom(
+      String server, ClientTls tls, Path file, long timeoutMillis) throws IOException {
     Path part = file.resolveSibling(file.getFileName() + ".part");
-    ManagedChannel channel =
-        OkHttpChannelBuilder.forTarget(server)
-            .usePlaintext()
-            .maxInboundMessageSize(4 << 20)
-            .build();
+    ManagedChannel channel = tls.builder(server).maxInboundMessageSize(4 << 20).build();
     boolean done = false;
     try (FileChannel f =
         FileChannel.open(

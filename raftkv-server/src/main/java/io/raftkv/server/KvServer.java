@@ -1,6 +1,8 @@
 package io.raftkv.server;
 
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.raftkv.node.Compaction;
@@ -19,6 +21,8 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,8 +67,37 @@ public final class KvServer implements AutoCloseable {
   private final Server kvsServer;
   private MetricsServer metricsServer;
 
+  /** Re-reads the TLS files (rotation without a restart); idle without TLS. */
+  private final ScheduledExecutorService tlsReloader;
+
+  private final TlsCredentials clientTls;
+  private final TlsCredentials peerTls;
+  private final PeerChannels peerChannels;
+
   private KvServer(ServerConfig config) {
     this.config = config;
+    Security security = config.security();
+    this.tlsReloader =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "tls-reload-" + config.nodeId());
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      this.clientTls =
+          security.client() == null
+              ? null
+              : TlsCredentials.load(security.client(), security.tlsReloadMillis(), tlsReloader);
+      this.peerTls =
+          security.peer() == null
+              ? null
+              : TlsCredentials.load(security.peer(), security.tlsReloadMillis(), tlsReloader);
+    } catch (RuntimeException e) {
+      tlsReloader.shutdownNow();
+      throw e;
+    }
+    this.peerChannels = new PeerChannels(config.nodeId(), config.clusterId(), peerTls);
     this.store =
         RocksStore.open(config.dataDir(), new NodeIdentity(config.clusterId(), config.nodeId()));
     try {
@@ -96,7 +129,12 @@ public final class KvServer implements AutoCloseable {
       this.chaos = Chaos.unseeded(config.nodeId(), memberIds);
       this.transport =
           new PeerTransport(
-              config.nodeId(), config.raftPeersById(), config.peerQueueMessages(), chaos, metrics);
+              config.nodeId(),
+              config.raftPeersById(),
+              config.peerQueueMessages(),
+              chaos,
+              metrics,
+              peerChannels);
       // New members are reached as soon as a configuration naming them takes effect (§4.1).
       members.onChange(c -> members.members().keySet().forEach(this::connectPeer));
       NodeRuntime<KvStateMachine.Applied> runtime =
@@ -153,22 +191,29 @@ public final class KvServer implements AutoCloseable {
           last == null
               ? io.raftkv.proto.raft.SnapshotMeta.getDefaultInstance()
               : last.header().getMeta());
+      // Every peer stream and snapshot transfer must come from a member of this cluster, each
+      // message from the member that opened the stream (its certificate with peer TLS).
+      PeerAuthenticator peers =
+          new PeerAuthenticator(config.nodeId(), config.clusterId(), peerTls != null, metrics);
       this.raftServer =
           bind(
               "raft",
               config.raftAddress().host(),
               config.raftAddress().port(),
               ConnectionLimits.raftMaxMessageBytes(config),
-              new RaftTransportService(
-                      config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics)
-                  .bindService(),
-              snapshotReceiver.bindService());
+              credentials(peerTls),
+              io.grpc.ServerInterceptors.intercept(
+                  new RaftTransportService(
+                      config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics),
+                  peers),
+              io.grpc.ServerInterceptors.intercept(snapshotReceiver, peers));
       this.kvsServer =
           bind(
               "kvs",
               config.kvsHost(),
               config.kvsPort(),
               ConnectionLimits.kvsMaxMessageBytes(config),
+              credentials(clientTls),
               new KvServiceImpl(node, service, metrics.requests).bindService(),
               io.grpc.ServerInterceptors.intercept(
                   new AdminServiceImpl(
@@ -184,8 +229,23 @@ public final class KvServer implements AutoCloseable {
                   new ChaosGuard(config.nodeId(), config.chaosEnabled())));
     } catch (RuntimeException e) {
       store.close();
+      closeTls();
       throw e;
     }
+  }
+
+  private static ServerCredentials credentials(TlsCredentials tls) {
+    return tls == null ? InsecureServerCredentials.create() : tls.serverCredentials();
+  }
+
+  private void closeTls() {
+    if (clientTls != null) {
+      clientTls.close();
+    }
+    if (peerTls != null) {
+      peerTls.close();
+    }
+    tlsReloader.shutdownNow();
   }
 
   private io.grpc.ManagedChannel snapshotChannel(int peer) {
@@ -196,10 +256,8 @@ public final class KvServer implements AutoCloseable {
               members
                   .raftAddress(id)
                   .orElseThrow(() -> new IllegalStateException("no raft address for node " + id));
-          return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(
-                  a.host(), a.port())
-              .usePlaintext()
-              .build();
+          // Acks and errors only come back: gRPC's default inbound bound (4 MiB) is plenty.
+          return peerChannels.open(id, a, 4 << 20);
         });
   }
 
@@ -241,11 +299,15 @@ public final class KvServer implements AutoCloseable {
     KvServer s = new KvServer(config);
     s.node.start();
     log.info(
-        "node {} up: raft {}, kvs {}:{}, data {}, chaos {}",
+        "node {} up: raft {} ({}), kvs {}:{} ({}), data {}, chaos {}",
         config.nodeId(),
         config.raftAddress(),
+        config.security().peer() != null ? "mutual TLS" : "plaintext",
         config.kvsHost(),
         config.kvsPort(),
+        config.security().client() == null
+            ? "plaintext"
+            : config.security().client().clientCertAuth() ? "TLS, client certificates" : "TLS",
         config.dataDir(),
         config.chaosEnabled() ? "enabled (--enable-chaos)" : "disabled");
     return s;
@@ -256,9 +318,11 @@ public final class KvServer implements AutoCloseable {
       String host,
       int port,
       int maxMessageBytes,
+      ServerCredentials credentials,
       io.grpc.ServerServiceDefinition... services) {
     try {
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(new InetSocketAddress(host, port), credentials);
       for (io.grpc.ServerServiceDefinition service : services) {
         builder.addService(service);
       }
@@ -430,6 +494,11 @@ public final class KvServer implements AutoCloseable {
     return config;
   }
 
+  /** This node's instruments (tests read the rejection counters). */
+  Metrics metrics() {
+    return metrics;
+  }
+
   @Override
   public void close() {
     synchronized (this) {
@@ -445,6 +514,7 @@ public final class KvServer implements AutoCloseable {
     snapshotReceiver.close();
     snapshotChannels.values().forEach(io.grpc.ManagedChannel::shutdownNow);
     transport.close();
+    closeTls();
     try {
       // Calls still queued for the stopped loop will never be answered: cancel them (the client
       // sees the call fail, and treats a write as possibly applied) rather than wait them out.

@@ -123,7 +123,16 @@ final class Metrics {
    */
   enum Rejection {
     /** Addressed to another node id: a misconfigured peer list. */
-    WRONG_RECIPIENT("wrong_recipient");
+    WRONG_RECIPIENT("wrong_recipient"),
+    /** A stream from another cluster, or without a cluster id: not one of our peers. */
+    WRONG_CLUSTER("wrong_cluster"),
+    /**
+     * A message whose sender is not the member that opened the stream (its peer certificate, or the
+     * sender id it declared): forged, or a peer with another node's id.
+     */
+    SENDER_MISMATCH("sender_mismatch"),
+    /** Peer TLS on, and the certificate names no member ({@link PeerIdentity}). */
+    NO_MEMBER_CERTIFICATE("no_member_certificate");
 
     final String label;
 
@@ -297,6 +306,11 @@ final class Metrics {
   /** An arriving peer message was refused. */
   void rejected(Rejection why) {
     peerRejected.labelValues(why.label).inc();
+  }
+
+  /** Arriving peer messages and streams refused for {@code why} since start. */
+  long rejectedCount(Rejection why) {
+    return (long) peerRejected.labelValues(why.label).get();
   }
 
   /**

@@ -1,7 +1,6 @@
 package io.raftkv.server;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.raftkv.proto.raft.RaftMessage;
@@ -63,16 +62,17 @@ final class PeerClient implements AutoCloseable {
   private long lastDueNanos;
   private volatile int delayedCount;
 
-  PeerClient(int peerId, String host, int port, int queueCapacity, ScheduledExecutorService ex) {
+  PeerClient(
+      int peerId,
+      PeerAddress address,
+      PeerChannels channels,
+      int queueCapacity,
+      ScheduledExecutorService ex) {
     this.peerId = peerId;
-    this.target = host + ":" + port;
+    this.target = address.toString();
     this.executor = ex;
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
-    this.channel =
-        NettyChannelBuilder.forAddress(host, port)
-            .usePlaintext()
-            .maxInboundMessageSize(Integer.MAX_VALUE)
-            .build();
+    this.channel = channels.open(peerId, address, Integer.MAX_VALUE);
   }
 
   /**

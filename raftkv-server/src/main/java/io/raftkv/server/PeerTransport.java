@@ -27,20 +27,24 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
 
   private final Chaos chaos;
   private final Metrics metrics;
+  private final PeerChannels channels;
 
   /**
    * @param addresses every member's raft address by id (this node's own is skipped)
    * @param queueCapacity messages queued per peer before new ones are dropped
    * @param chaos the faults to inject on the way out
    * @param metrics where replication round trips are timed
+   * @param channels how peers are dialed (plaintext or mutual TLS)
    */
   PeerTransport(
       int selfId,
       Map<Integer, PeerAddress> addresses,
       int queueCapacity,
       Chaos chaos,
-      Metrics metrics) {
+      Metrics metrics,
+      PeerChannels channels) {
     this.chaos = chaos;
+    this.channels = channels;
     this.metrics = metrics;
     this.queueCapacity = queueCapacity;
     this.executor =
@@ -53,7 +57,7 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
     addresses.forEach(
         (id, a) -> {
           if (id != selfId) {
-            peers.put(id, new PeerClient(id, a.host(), a.port(), queueCapacity, executor));
+            peers.put(id, new PeerClient(id, a, channels, queueCapacity, executor));
           }
         });
     peers.values().forEach(PeerClient::connectEagerly);
@@ -68,7 +72,7 @@ final class PeerTransport implements ReadyProcessor.MessageSender, AutoCloseable
     peers.computeIfAbsent(
         id,
         k -> {
-          PeerClient p = new PeerClient(id, a.host(), a.port(), queueCapacity, executor);
+          PeerClient p = new PeerClient(id, a, channels, queueCapacity, executor);
           p.connectEagerly();
           return p;
         });

@@ -13,6 +13,7 @@ import java.util.TreeMap;
  *
  * @param chaosEnabled whether the Admin service's Chaos RPC (fault injection) is served ({@code
  *     --enable-chaos}); off, it is refused
+ * @param security TLS on the two ports ({@link Security#PLAINTEXT} for none)
  */
 public record ServerConfig(
     int nodeId,
@@ -37,7 +38,8 @@ public record ServerConfig(
     int maxValueBytes,
     Snapshots snapshots,
     boolean chaosEnabled,
-    boolean join) {
+    boolean join,
+    Security security) {
 
   /**
    * Log compaction and snapshot transfers (§7).
@@ -80,6 +82,7 @@ public record ServerConfig(
       throw new IllegalArgumentException("-p " + kvsPort + " is not a port (1-65535)");
     }
     distinctAddresses(raftPeers, new PeerAddress(kvsHost, kvsPort));
+    security.checkRaftListen(raftPeers.get(nodeId));
     positive("--tick-ms", tickMillis);
     positive("--request-timeout-ms", requestTimeoutMillis);
     if (startupGraceMillis < 0) {

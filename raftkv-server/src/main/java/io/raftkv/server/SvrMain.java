@@ -225,6 +225,76 @@ public final class SvrMain implements Callable<Integer> {
               + " the node; tests and the nemesis turn it on.")
   boolean enableChaos;
 
+  @Option(
+      names = "--cert-file",
+      paramLabel = "FILE",
+      description =
+          "TLS on the KV port: this node's certificate (PEM). With --key-file; plaintext without.")
+  Path certFile;
+
+  @Option(
+      names = "--key-file",
+      paramLabel = "FILE",
+      description = "The private key of --cert-file (PEM, unencrypted PKCS#8).")
+  Path keyFile;
+
+  @Option(
+      names = "--trusted-ca-file",
+      paramLabel = "FILE",
+      description =
+          "Authorities (PEM) that client certificates on the KV port are checked against.")
+  Path trustedCaFile;
+
+  @Option(
+      names = "--client-cert-auth",
+      description =
+          "Refuse KV clients without a certificate signed by --trusted-ca-file (mutual TLS).")
+  boolean clientCertAuth;
+
+  @Option(
+      names = "--peer-cert-file",
+      paramLabel = "FILE",
+      description =
+          "Mutual TLS on the Raft port: this node's peer certificate (PEM), presented to peers"
+              + " both ways; it must carry the DNS name raftkv-node-<id> (scripts/make-certs.sh).")
+  Path peerCertFile;
+
+  @Option(
+      names = "--peer-key-file",
+      paramLabel = "FILE",
+      description = "The private key of --peer-cert-file (PEM, unencrypted PKCS#8).")
+  Path peerKeyFile;
+
+  @Option(
+      names = "--peer-trusted-ca-file",
+      paramLabel = "FILE",
+      description = "Authorities (PEM) that peers' certificates are checked against.")
+  Path peerTrustedCaFile;
+
+  @Option(
+      names = "--peer-insecure",
+      description =
+          "Allow the Raft port on a non-loopback address without peer TLS (anyone who reaches it"
+              + " can forge Raft messages): for trusted networks only.")
+  boolean peerInsecure;
+
+  @Option(
+      names = "--tls-reload-ms",
+      defaultValue = "10000",
+      description =
+          "How often the certificate and key files are checked for changes, so that rotated"
+              + " certificates take effect without a restart (default: ${DEFAULT-VALUE}).")
+  long tlsReloadMillis;
+
+  Security security() {
+    return new Security(
+        TlsFiles.of("--", certFile, keyFile, trustedCaFile, clientCertAuth),
+        TlsFiles.of(
+            "--peer-", peerCertFile, peerKeyFile, peerTrustedCaFile, peerTrustedCaFile != null),
+        peerInsecure,
+        tlsReloadMillis);
+  }
+
   ServerConfig toConfig() {
     if (join && clusterId == null) {
       throw new IllegalArgumentException(
@@ -260,7 +330,8 @@ public final class SvrMain implements Callable<Integer> {
         new ServerConfig.Snapshots(
             snapshotEntries, snapshotCatchupEntries, snapshotMaxBytesPerSec, snapshotTimeoutMillis),
         enableChaos,
-        join);
+        join,
+        security());
   }
 
   @Override

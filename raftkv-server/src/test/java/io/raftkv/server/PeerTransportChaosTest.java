@@ -52,7 +52,8 @@ class PeerTransportChaosTest {
                 new PeerAddress("127.0.0.1", server.getPort())),
             10_000,
             senderChaos,
-            new Metrics(List.of(0, 1)));
+            new Metrics(List.of(0, 1)),
+            PeerChannels.plaintext(0, "test"));
   }
 
   @AfterEach

@@ -69,9 +69,51 @@ class SvrArgumentsTest {
     refusedWithOneLine(svr("-i", "0"), "Missing required option");
   }
 
+  @Test
+  void aRaftPortOffLoopbackWithoutPeerTlsIsRefusedUnlessPeerInsecure() {
+    refusedWithOneLine(
+        svr("-r", "10.0.0.1:1234,10.0.0.2:1234", "-i", "0", "-p", "2000"),
+        "the raft address 10.0.0.1:1234 is not a loopback address and peer TLS is off");
+    assertThat(config("10.0.0.1:1234,10.0.0.2:1234", "2000").security().peerInsecure()).isTrue();
+  }
+
+  @Test
+  void theSeedsLoopbackCommandLineNeedsNoTlsFlags() {
+    SvrMain m = new SvrMain();
+    new picocli.CommandLine(m).parseArgs("-r", "1025,1026,1027", "-i", "0", "-p", "2025");
+    assertThat(m.toConfig().security()).isEqualTo(Security.PLAINTEXT);
+  }
+
+  @Test
+  void tlsFlagsThatCannotWorkAloneAreRefused() {
+    refusedWithOneLine(
+        svr("-r", "1", "-i", "0", "-p", "2", "--cert-file", "/etc/hostname"),
+        "--cert-file and --key-file go together");
+    refusedWithOneLine(
+        svr("-r", "1", "-i", "0", "-p", "2", "--client-cert-auth"),
+        "--trusted-ca-file and --client-cert-auth need TLS");
+    refusedWithOneLine(
+        svr(
+            "-r",
+            "1",
+            "-i",
+            "0",
+            "-p",
+            "2",
+            "--peer-cert-file",
+            "/etc/hostname",
+            "--peer-key-file",
+            "/etc/hostname"),
+        "--peer-cert-file needs --peer-trusted-ca-file");
+    refusedWithOneLine(
+        svr("-r", "1", "-i", "0", "-p", "2", "--cert-file", "/nonexistent", "--key-file", "/x"),
+        "--cert-file /nonexistent is not a readable file");
+  }
+
   private static ServerConfig config(String raft, String kvsPort) {
     SvrMain m = new SvrMain();
-    new picocli.CommandLine(m).parseArgs("-r", raft, "-i", "0", "-p", kvsPort);
+    // Other hosts' addresses: the Raft port would not be on loopback.
+    new picocli.CommandLine(m).parseArgs("-r", raft, "-i", "0", "-p", kvsPort, "--peer-insecure");
     return m.toConfig();
   }
 }
