@@ -34,7 +34,13 @@ enum FaultType {
    * Make a follower need a snapshot (as above), and kill -9 it while it receives the snapshot;
    * restart it after the hold.
    */
-  KILL_SNAPSHOT_RECEIVER("kill-snapshot-receiver", true);
+  KILL_SNAPSHOT_RECEIVER("kill-snapshot-receiver", true),
+  /**
+   * Replace a random node (the leader one time in three) by a new machine: kill -9 it, start a new
+   * member with a new id ({@code svr --join}), and swap them through the leader (learner, catch-up,
+   * one joint change; dissertation chapter 4). The old node never comes back.
+   */
+  REPLACE_NODE("replace-node");
 
   private final String label;
   private final boolean needsCompaction;

@@ -478,7 +478,7 @@ final class NemesisRunner {
         List<Integer> peers = new ArrayList<>(others(size, Set.of(l)));
         int f = peers.get(random.nextInt(peers.size()));
         int delay = 50 + random.nextInt(101);
-        cluster.chaos(l, List.of(delay(f, delay)));
+        cluster.chaos(l, List.of(delay(cluster.id(f), delay)));
         ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
         return "leader " + l + " -> follower " + f + " delayed " + delay + " ms for " + hold;
@@ -492,7 +492,7 @@ final class NemesisRunner {
         int delay = 30 + random.nextInt(71);
         List<PeerFault> faults = new ArrayList<>();
         for (int p : slow) {
-          faults.add(delay(p, delay));
+          faults.add(delay(cluster.id(p), delay));
         }
         cluster.chaos(l, faults);
         ServerProcesses.sleep(holdMillis);
@@ -504,6 +504,10 @@ final class NemesisRunner {
       }
       case KILL_SNAPSHOT_SENDER, KILL_SNAPSHOT_RECEIVER -> {
         return killDuringTransfer(cluster, type == FaultType.KILL_SNAPSHOT_SENDER, holdMillis);
+      }
+      case REPLACE_NODE -> {
+        int victim = random.nextInt(3) == 0 ? leaderOrRandom(cluster) : random.nextInt(size);
+        return cluster.replace(victim, Duration.ofSeconds(60));
       }
       default -> throw new IllegalStateException("unknown fault " + type);
     }

@@ -61,14 +61,18 @@ final class Chaos {
    */
   Chaos(int selfId, Collection<Integer> peerIds, DoubleSupplier random) {
     this.selfId = selfId;
-    Map<Integer, PeerCounters> c = new TreeMap<>();
+    this.counters = new java.util.concurrent.ConcurrentSkipListMap<>();
     for (int id : peerIds) {
-      if (id != selfId) {
-        c.put(id, new PeerCounters());
-      }
+      addPeer(id);
     }
-    this.counters = Map.copyOf(c);
     this.random = random;
+  }
+
+  /** A member added to the configuration (chapter 4) may get faults too. */
+  void addPeer(int id) {
+    if (id != selfId) {
+      counters.computeIfAbsent(id, k -> new PeerCounters());
+    }
   }
 
   /** A filter drawing from {@link ThreadLocalRandom} (no lock, no shared state). */

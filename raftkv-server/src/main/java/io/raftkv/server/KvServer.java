@@ -136,7 +136,16 @@ public final class KvServer implements AutoCloseable {
               metrics,
               peerChannels);
       // New members are reached as soon as a configuration naming them takes effect (§4.1).
-      members.onChange(c -> members.members().keySet().forEach(this::connectPeer));
+      members.onChange(
+          c ->
+              members
+                  .members()
+                  .keySet()
+                  .forEach(
+                      id -> {
+                        connectPeer(id);
+                        chaos.addPeer(id);
+                      }));
       NodeRuntime<KvStateMachine.Applied> runtime =
           new NodeRuntime<>(
               raft,
