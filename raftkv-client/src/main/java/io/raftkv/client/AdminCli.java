@@ -335,6 +335,7 @@ final class AdminCli {
           match.toString());
     }
     t.print(out);
+    printRejections(answers);
     // The cluster id, once: what a node that joins (svr --join --cluster-id) must be given.
     answers.stream()
         .map(Answer::response)
@@ -342,6 +343,33 @@ final class AdminCli {
         .map(StatusResponse::getClusterId)
         .distinct()
         .forEach(id -> out.println("cluster id: " + id));
+  }
+
+  /**
+   * A line per node that refused peer traffic (another cluster's nodes, a forged sender, a
+   * certificate naming no member): rare, and each worth an operator's look, so shown only then.
+   */
+  private void printRejections(List<Answer<StatusResponse>> answers) {
+    for (Answer<StatusResponse> a : answers) {
+      if (a.response() == null) {
+        continue;
+      }
+      List<String> reasons = new ArrayList<>();
+      new java.util.TreeMap<>(a.response().getCounters().getPeerMessagesRejectedMap())
+          .forEach(
+              (reason, n) -> {
+                if (n > 0) {
+                  reasons.add(reason + " " + n);
+                }
+              });
+      if (!reasons.isEmpty()) {
+        out.println(
+            a.endpoint()
+                + ": refused peer messages: "
+                + String.join(", ", reasons)
+                + " (see its log)");
+      }
+    }
   }
 
   private void printLatencies(List<Answer<StatusResponse>> answers) {

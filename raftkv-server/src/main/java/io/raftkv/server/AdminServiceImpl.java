@@ -199,7 +199,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
               + p.getMessagesDroppedChaosOut()
               + p.getMessagesDroppedChaosIn();
     }
-    b.setCounters(
+    Counters.Builder counters =
         Counters.newBuilder()
             .setProposals(metrics.proposals.sum())
             .setReadBarriers(metrics.readBarriers.sum())
@@ -208,7 +208,11 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
             .setEntriesApplied(metrics.entriesApplied.sum())
             .setMessagesSent(sent)
             .setMessagesReceived(received)
-            .setMessagesDropped(dropped));
+            .setMessagesDropped(dropped);
+    for (Metrics.Rejection why : Metrics.Rejection.values()) {
+      counters.putPeerMessagesRejected(why.label, metrics.rejectedCount(why));
+    }
+    b.setCounters(counters);
     b.addAllLatencies(metrics.latencies(resetLatencies));
     RocksStore.LastSnapshot last = snapshots.last();
     if (last != null) {
