@@ -94,7 +94,11 @@ final class AdminGuard implements ServerInterceptor {
 
     @Override
     public void onMessage(Q message) {
-      if (!refused && message instanceof StatusRequest r && r.getResetLatencies()) {
+      // A brief Status reports no latencies and resets none.
+      if (!refused
+          && message instanceof StatusRequest r
+          && r.getResetLatencies()
+          && !r.getBrief()) {
         refused = true;
         refuse(call, caller, "resetting the latencies (Status reset_latencies)");
         return;
