@@ -49,6 +49,8 @@ final class AdminCli {
           "                   write, read_index) in milliseconds.",
           "  --reset-latencies",
           "                   Start the nodes' latency histograms afresh after reporting.",
+          "                   With svr --client-cert-auth: needs a client certificate whose",
+          "                   common name is one of the server's --admin-users (default root).",
           "  --timeout-ms MS  Deadline of each call (default 3000).",
           ClientTls.USAGE,
           "",
@@ -75,7 +77,8 @@ final class AdminCli {
           "With neither --reset nor --peer it only prints the faults in force.",
           "",
           "The server must have been started with --enable-chaos; otherwise it refuses (exit 4)",
-          "and changes nothing.",
+          "and changes nothing. With svr --client-cert-auth, chaos needs a client certificate",
+          "whose common name is one of the server's --admin-users (default root).",
           "",
           "Exit codes: 0 OK, 1 bad arguments (or refused by the server as invalid), 4 a server",
           "did not answer or refused chaos (started without --enable-chaos).",
@@ -332,6 +335,7 @@ final class AdminCli {
           match.toString());
     }
     t.print(out);
+    printRejections(answers);
     // The cluster id, once: what a node that joins (svr --join --cluster-id) must be given.
     answers.stream()
         .map(Answer::response)
@@ -339,6 +343,33 @@ final class AdminCli {
         .map(StatusResponse::getClusterId)
         .distinct()
         .forEach(id -> out.println("cluster id: " + id));
+  }
+
+  /**
+   * A line per node that refused peer traffic (another cluster's nodes, a forged sender, a
+   * certificate naming no member): rare, and each worth an operator's look, so shown only then.
+   */
+  private void printRejections(List<Answer<StatusResponse>> answers) {
+    for (Answer<StatusResponse> a : answers) {
+      if (a.response() == null) {
+        continue;
+      }
+      List<String> reasons = new ArrayList<>();
+      new java.util.TreeMap<>(a.response().getCounters().getPeerMessagesRejectedMap())
+          .forEach(
+              (reason, n) -> {
+                if (n > 0) {
+                  reasons.add(reason + " " + n);
+                }
+              });
+      if (!reasons.isEmpty()) {
+        out.println(
+            a.endpoint()
+                + ": refused peer messages: "
+                + String.join(", ", reasons)
+                + " (see its log)");
+      }
+    }
   }
 
   private void printLatencies(List<Answer<StatusResponse>> answers) {

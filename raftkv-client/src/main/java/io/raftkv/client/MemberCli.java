@@ -4,7 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.okhttp.OkHttpChannelBuilder;
 import io.raftkv.proto.admin.AdminGrpc;
 import io.raftkv.proto.admin.MemberListRequest;
 import io.raftkv.proto.admin.MemberListResponse;
@@ -55,6 +54,10 @@ final class MemberCli {
           "  --timeout-ms MS  How long the change may take, catching up included (default",
           "                   60000); for list, the deadline of the call (default 3000).",
           "  --json           list: the leader's answer as JSON (protobuf's mapping).",
+          ClientTls.USAGE,
+          "",
+          "With svr --client-cert-auth, changes need a client certificate whose common name is",
+          "one of the server's --admin-users (default root); any client certificate may list.",
           "",
           "Retrying a change is safe: a step already done is not done again.",
           "",
@@ -81,6 +84,7 @@ final class MemberCli {
   boolean learner;
   boolean json;
   Long timeoutMillis;
+  ClientTls tls = ClientTls.PLAINTEXT;
   boolean help;
 
   private MemberCli(PrintStream out, PrintStream err) {
@@ -106,6 +110,9 @@ final class MemberCli {
       int code = cli.command.equals("list") ? cli.list() : cli.change();
       out.flush();
       return code;
+    } catch (IllegalArgumentException e) {
+      err.println("clt member: " + e.getMessage()); // a TLS file that cannot be read
+      return 1;
     } catch (RuntimeException e) {
       err.println("clt member: internal error: " + e);
       return 4;
@@ -169,9 +176,11 @@ final class MemberCli {
         case "--timeout-ms" -> timeoutMillis = CltMain.number(name, arg, 1, Long.MAX_VALUE);
         case "--learner" -> learner = true;
         case "--json" -> json = true;
+        case "--cacert", "--cert", "--key" -> tls = tls.with(canonical, arg);
         default -> throw new AssertionError(canonical);
       }
     }
+    tls = tls.checked();
     if (seen.contains("-p") && seen.contains("-s")) {
       throw new CltMain.UsageException("-p and -s exclude each other");
     }
@@ -197,7 +206,7 @@ final class MemberCli {
   /** Which options each command takes. */
   private boolean allowed(String option) {
     return switch (option) {
-      case "-p", "-s", "--timeout-ms" -> true;
+      case "-p", "-s", "--timeout-ms", "--cacert", "--cert", "--key" -> true;
       case "--json" -> command.equals("list");
       case "--id" -> !command.equals("list");
       case "--raft-addr", "--kv-addr" -> command.equals("add") || command.equals("replace");
@@ -413,8 +422,8 @@ final class MemberCli {
     T call(AdminGrpc.AdminBlockingStub stub);
   }
 
-  private static <T> T call(String target, long deadlineMillis, Call<T> call) {
-    ManagedChannel channel = OkHttpChannelBuilder.forTarget(target).usePlaintext().build();
+  private <T> T call(String target, long deadlineMillis, Call<T> call) {
+    ManagedChannel channel = tls.channel(target);
     try {
       return call.call(
           AdminGrpc.newBlockingStub(channel)
@@ -436,6 +445,14 @@ final class MemberCli {
     }
     if (s.getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
       return "the server has no member commands (an older svr?)";
+    }
+    if (s.getCode() == io.grpc.Status.Code.PERMISSION_DENIED) {
+      // The server's line names the certificate a change needs (svr --admin-users).
+      return "permission denied: " + s.getDescription();
+    }
+    String handshake = ClientTls.handshakeFailure(s);
+    if (handshake != null) {
+      return handshake;
     }
     if (unreachable(e)) {
       return "cannot connect (connection refused)";

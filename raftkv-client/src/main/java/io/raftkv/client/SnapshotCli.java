@@ -48,8 +48,11 @@ final class SnapshotCli {
           "  --timeout-ms MS  Deadline of the whole save (default 600000).",
           ClientTls.USAGE,
           "",
+          "With svr --client-cert-auth, save needs a client certificate whose common name is",
+          "one of the server's --admin-users (default root).",
+          "",
           "Exit codes: 0 OK, 1 bad arguments or a damaged file, 2 not the leader (with -p),",
-          "4 the server failed or did not answer.",
+          "4 the server failed, did not answer or refused the certificate.",
           "");
 
   private final PrintStream out;
@@ -179,6 +182,12 @@ final class SnapshotCli {
         if (single && e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION) {
           err.println("clt snapshot: " + e.getStatus().getDescription());
           return 2;
+        }
+        if (e.getStatus().getCode() == io.grpc.Status.Code.PERMISSION_DENIED) {
+          // Every node has the same --admin-users: asking the next one cannot help.
+          err.println(
+              "clt snapshot: " + server + ": permission denied: " + e.getStatus().getDescription());
+          return 4;
         }
       } catch (IOException e) {
         lastError = server + ": " + e.getMessage();

@@ -68,6 +68,11 @@ class AdminCliTest {
               .addPeers(PeerStatus.newBuilder().setId(2).setMatchIndex(12))
               .addLatencies(
                   StageLatency.newBuilder().setStage("fsync").setCount(5).setP50Micros(400))
+              .setCounters(
+                  io.raftkv.proto.admin.Counters.newBuilder()
+                      .putPeerMessagesRejected("wrong_cluster", 3)
+                      .putPeerMessagesRejected("sender_mismatch", 0)
+                      .putPeerMessagesRejected("no_member_certificate", 1))
               .build());
       out.onCompleted();
     }
@@ -160,6 +165,19 @@ class AdminCliTest {
   }
 
   @Test
+  void statusNamesEachReasonANodeRefusedPeerMessagesFor() throws IOException {
+    String p = port();
+    Run r = clt("status", "-p", p);
+    assertThat(r.out())
+        .contains(
+            "127.0.0.1:"
+                + p
+                + ": refused peer messages: no_member_certificate 1, wrong_cluster 3 (see its"
+                + " log)\n")
+        .doesNotContain("sender_mismatch");
+  }
+
+  @Test
   void statusAsJson() throws IOException {
     Run r = clt("status", "-s", port(), "--json");
     assertThat(r.code()).isZero();
@@ -174,6 +192,7 @@ class AdminCliTest {
     JsonFormat.parser().merge(status, b);
     assertThat(b.getCommitIndex()).isEqualTo(17);
     assertThat(b.getPeersList()).hasSize(2);
+    assertThat(b.getCounters().getPeerMessagesRejectedMap()).containsEntry("wrong_cluster", 3L);
   }
 
   @Test

@@ -104,6 +104,16 @@ class MemberCliTest {
     public void changeMembership(
         MembershipChangeRequest req, StreamObserver<MembershipChangeResponse> out) {
       changes.add(req);
+      if (req.getId() == 6) {
+        // What svr's AdminGuard answers a client certificate that is not an admin user's.
+        out.onError(
+            io.grpc.Status.PERMISSION_DENIED
+                .withDescription(
+                    "ChangeMembership needs a client certificate whose common name (CN) is one"
+                        + " of svr --admin-users root; this client's is 'alice'")
+                .asRuntimeException());
+        return;
+      }
       MembershipChangeResponse.Builder b = MembershipChangeResponse.newBuilder();
       if (!leader()) {
         b.setStatus(MembershipChangeStatus.NOT_LEADER)
@@ -181,6 +191,7 @@ class MemberCliTest {
         "remove -p 1 --id 3 extra|unexpected argument 'extra'",
         "remove -p 1 --id|option '--id' needs a value",
         "list -p 1 --json=yes|option '--json' takes no value",
+        "remove -p 1 --id 3 --cacert /nonexistent|--cacert /nonexistent is not a readable file",
       })
   void badArgumentsAreOneLineAndExitOne(String args, String fragment) {
     String[] argv = ("member " + args).trim().split(" +");
@@ -337,6 +348,17 @@ class MemberCliTest {
     assertThat(follower.changes).hasSize(1);
     assertThat(leader.changes).hasSize(1);
     assertThat(leader.changes.get(0).getOp()).isEqualTo(MembershipOp.REMOVE);
+  }
+
+  @Test
+  void aChangeRefusedForItsCertificateExitsFourWithOneLineAndAsksNoOtherServer()
+      throws IOException {
+    FakeAdmin first = new FakeAdmin();
+    FakeAdmin second = new FakeAdmin();
+    Run r = clt("member", "remove", "-s", serve(first) + "," + serve(second), "--id", "6");
+    assertOneLine(r, 4, "permission denied: ChangeMembership needs a client certificate");
+    assertThat(r.err()).contains("--admin-users root; this client's is 'alice'");
+    assertThat(second.changes).as("every node has the same --admin-users").isEmpty();
   }
 
   @Test

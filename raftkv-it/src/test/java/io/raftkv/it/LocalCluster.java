@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import java.util.stream.Collectors;
 
 /**
@@ -40,6 +41,8 @@ final class LocalCluster implements AutoCloseable {
   private final Path dir;
   private final Process[] servers;
   private final List<String> extraArgs;
+  private IntFunction<List<String>> nodeArgs = i -> List.of();
+  private List<String> cltArgs = List.of();
 
   LocalCluster(int size, Path dir, String... extraArgs) throws IOException {
     this(size, size, dir, extraArgs);
@@ -59,6 +62,21 @@ final class LocalCluster implements AutoCloseable {
     this.raftPorts = Arrays.copyOfRange(ports, 0, size);
     this.kvsPorts = Arrays.copyOfRange(ports, size, 2 * size);
     this.servers = new Process[size];
+  }
+
+  /**
+   * Arguments that differ per node (its own certificate files), added to each start after the extra
+   * arguments.
+   */
+  LocalCluster nodeArgs(IntFunction<List<String>> args) {
+    this.nodeArgs = args;
+    return this;
+  }
+
+  /** Arguments added to every {@link #clt} and {@link #cltAny} run (the TLS options). */
+  LocalCluster cltArgs(String... args) {
+    this.cltArgs = List.of(args);
+    return this;
   }
 
   /** The raft ports of the first configuration (every node, unless some are spares). */
@@ -111,6 +129,7 @@ final class LocalCluster implements AutoCloseable {
 
   private void launch(int i, List<String> cmd) throws IOException {
     cmd.addAll(extraArgs);
+    cmd.addAll(nodeArgs.apply(i));
     Files.createDirectories(dir);
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
     pb.redirectErrorStream(true);
@@ -172,6 +191,7 @@ final class LocalCluster implements AutoCloseable {
   Result clt(int i, String... args) {
     List<String> cmd = new ArrayList<>(List.of("-p", Integer.toString(kvsPorts[i])));
     cmd.addAll(List.of(args));
+    cmd.addAll(cltArgs);
     return run(cmd);
   }
 
@@ -179,6 +199,7 @@ final class LocalCluster implements AutoCloseable {
   Result cltAny(String... args) {
     List<String> cmd = new ArrayList<>(List.of("-s", kvsList()));
     cmd.addAll(List.of(args));
+    cmd.addAll(cltArgs);
     return run(cmd);
   }
 

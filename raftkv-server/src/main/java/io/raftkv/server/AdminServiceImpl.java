@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * (the loop's last turn) plus counters and latency percentiles; Chaos sets the transport's faults
  * (only when {@link ChaosGuard} lets the call through: {@code --enable-chaos}); MemberList and
  * ChangeMembership show and change the members ({@link MemberListing}, {@link
- * MembershipChangeRunner}).
+ * MembershipChangeRunner}). Who may call the ones that change things is decided before they run
+ * ({@link AdminGuard}); each change is logged here with its {@link Caller}.
  *
  * <p>Thread-safety: called on gRPC threads; reads only volatile snapshots and thread-safe counters.
  */
@@ -83,6 +84,11 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
   public void changeMembership(
       MembershipChangeRequest req, StreamObserver<MembershipChangeResponse> out) {
     io.grpc.Context call = io.grpc.Context.current();
+    log.info(
+        "node {}: membership change {} asked by {}",
+        config.nodeId(),
+        com.google.protobuf.TextFormat.shortDebugString(req),
+        Caller.current());
     membership.submit(
         req,
         call::isCancelled,
@@ -109,6 +115,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
     io.grpc.stub.ServerCallStreamObserver<io.raftkv.proto.snapshot.SnapshotChunk> call =
         (io.grpc.stub.ServerCallStreamObserver<io.raftkv.proto.snapshot.SnapshotChunk>) out;
     Object ready = SnapshotStreamer.onReady(call);
+    log.info("node {}: backup snapshot asked by {}", config.nodeId(), Caller.current());
     node.execute(
         rt ->
             rt.read(
@@ -140,6 +147,9 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
 
   @Override
   public void status(StatusRequest req, StreamObserver<StatusResponse> out) {
+    if (req.getResetLatencies() && !req.getBrief()) {
+      log.info("node {}: latencies reset by {}", config.nodeId(), Caller.current());
+    }
     out.onNext(req.getBrief() ? brief() : status(req.getResetLatencies()));
     out.onCompleted();
   }
@@ -189,7 +199,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
               + p.getMessagesDroppedChaosOut()
               + p.getMessagesDroppedChaosIn();
     }
-    b.setCounters(
+    Counters.Builder counters =
         Counters.newBuilder()
             .setProposals(metrics.proposals.sum())
             .setReadBarriers(metrics.readBarriers.sum())
@@ -198,7 +208,11 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
             .setEntriesApplied(metrics.entriesApplied.sum())
             .setMessagesSent(sent)
             .setMessagesReceived(received)
-            .setMessagesDropped(dropped));
+            .setMessagesDropped(dropped);
+    for (Metrics.Rejection why : Metrics.Rejection.values()) {
+      counters.putPeerMessagesRejected(why.label, metrics.rejectedCount(why));
+    }
+    b.setCounters(counters);
     b.addAllLatencies(metrics.latencies(resetLatencies));
     RocksStore.LastSnapshot last = snapshots.last();
     if (last != null) {
@@ -262,7 +276,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
           "node {}: chaos faults now {} (set by {})",
           config.nodeId(),
           now.isEmpty() ? "none" : now,
-          ChaosGuard.CALLER.get());
+          Caller.current());
     }
     ChaosResponse.Builder b = ChaosResponse.newBuilder();
     now.forEach((id, f) -> b.addFaults(fault(id, f)));

@@ -1,15 +1,11 @@
 package io.raftkv.server;
 
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.raftkv.proto.admin.AdminGrpc;
-import java.net.SocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,16 +15,14 @@ import org.slf4j.LoggerFactory;
  * read, so it changes nothing. Any client that reaches the KV port could otherwise cut a node off
  * its peers (etcd keeps its failpoints out of release builds for the same reason).
  *
- * <p>Every admitted call carries its caller's remote address in {@link #CALLER}, so that the
- * service can log who changed the faults.
+ * <p>Who may use it where it is enabled is {@link AdminGuard}'s question (it runs after this one).
  *
- * <p>Thread-safety: stateless; called on gRPC threads.
+ * <p>Refusals are logged at most once per 10 s (a client in a loop cannot bury the log).
+ *
+ * <p>Thread-safety: thread-safe; called on gRPC threads.
  */
 final class ChaosGuard implements ServerInterceptor {
   private static final Logger log = LoggerFactory.getLogger(ChaosGuard.class);
-
-  /** The remote address of the call being served (null outside a call). */
-  static final Context.Key<SocketAddress> CALLER = Context.key("raftkv-caller");
 
   /** The one line a refused caller gets: what is refused and how to allow it. */
   static final String DISABLED =
@@ -36,6 +30,7 @@ final class ChaosGuard implements ServerInterceptor {
 
   private final int nodeId;
   private final boolean enabled;
+  private final RateLimitedLog refusals = new RateLimitedLog(log);
 
   ChaosGuard(int nodeId, boolean enabled) {
     this.nodeId = nodeId;
@@ -45,16 +40,20 @@ final class ChaosGuard implements ServerInterceptor {
   @Override
   public <Q, A> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
-    SocketAddress caller = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
     boolean chaos =
         call.getMethodDescriptor()
             .getFullMethodName()
             .equals(AdminGrpc.getChaosMethod().getFullMethodName());
     if (chaos && !enabled) {
-      log.warn("node {}: refused a Chaos call from {}: --enable-chaos is off", nodeId, caller);
+      refusals.warn(
+          "node "
+              + nodeId
+              + ": refused a Chaos call from "
+              + Caller.of(call)
+              + ": --enable-chaos is off");
       call.close(Status.PERMISSION_DENIED.withDescription(DISABLED), new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
+    return next.startCall(call, headers);
   }
 }

@@ -235,6 +235,11 @@ public final class KvServer implements AutoCloseable {
                       store::logBytes,
                       members,
                       membership),
+                  // The last runs first: a disabled Chaos is refused to anyone.
+                  new AdminGuard(
+                      config.nodeId(),
+                      clientTls != null && config.security().client().clientCertAuth(),
+                      config.security().adminUsers()),
                   new ChaosGuard(config.nodeId(), config.chaosEnabled())));
     } catch (RuntimeException e) {
       store.close();
@@ -316,7 +321,10 @@ public final class KvServer implements AutoCloseable {
         config.kvsPort(),
         config.security().client() == null
             ? "plaintext"
-            : config.security().client().clientCertAuth() ? "TLS, client certificates" : "TLS",
+            : config.security().client().clientCertAuth()
+                ? "TLS, client certificates, admin users "
+                    + String.join(",", new java.util.TreeSet<>(config.security().adminUsers()))
+                : "TLS",
         config.dataDir(),
         config.chaosEnabled() ? "enabled (--enable-chaos)" : "disabled");
     return s;

@@ -98,11 +98,15 @@ final class MembershipChangeRunner implements AutoCloseable {
     try {
       runner.execute(
           () -> {
+            MembershipChangeResponse response;
             try {
-              done.accept(change(req, cancelled));
+              response = change(req, cancelled);
             } finally {
               inProgress.set(null);
             }
+            // Only once the change has ended: a client that asks for the next change as soon as
+            // it has this answer must not be told one is under way.
+            done.accept(response);
           });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       inProgress.set(null);

@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Set;
 
 /**
  * TLS on the node's two ports, and what the node accepts without it.
@@ -12,12 +13,28 @@ import java.net.UnknownHostException;
  * @param peerInsecure whether the Raft port may listen on a non-loopback address without peer TLS
  * @param tlsReloadMillis how often the certificate and key files are re-read (rotation without a
  *     restart)
+ * @param adminUsers with client certificates required, the common names whose holders may call the
+ *     Admin RPCs that change things ({@link AdminGuard})
  */
-public record Security(TlsFiles client, TlsFiles peer, boolean peerInsecure, long tlsReloadMillis) {
+public record Security(
+    TlsFiles client,
+    TlsFiles peer,
+    boolean peerInsecure,
+    long tlsReloadMillis,
+    Set<String> adminUsers) {
+  /** Who may change things by default: etcd's superuser's name. */
+  public static final Set<String> DEFAULT_ADMIN_USERS = Set.of("root");
+
   /** No TLS, Raft on loopback only: the seed's local clusters. */
-  public static final Security PLAINTEXT = new Security(null, null, false, 10_000);
+  public static final Security PLAINTEXT =
+      new Security(null, null, false, 10_000, DEFAULT_ADMIN_USERS);
 
   public Security {
+    adminUsers = Set.copyOf(adminUsers);
+    if (adminUsers.isEmpty() || adminUsers.stream().anyMatch(String::isBlank)) {
+      throw new IllegalArgumentException(
+          "--admin-users needs one or more common names, comma-separated (default root)");
+    }
     if (peer != null && peer.trustedCaFile() == null) {
       throw new IllegalArgumentException(
           "--peer-cert-file needs --peer-trusted-ca-file: peers check each other's certificates"

@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -252,6 +253,18 @@ public final class SvrMain implements Callable<Integer> {
   boolean clientCertAuth;
 
   @Option(
+      names = "--admin-users",
+      paramLabel = "NAMES",
+      split = ",",
+      defaultValue = "root",
+      description =
+          "With --client-cert-auth: the common names (CN) of the client certificates that may"
+              + " call the Admin RPCs that change things (chaos, membership changes, snapshot"
+              + " save, latency reset); others may only read status and members"
+              + " (default: ${DEFAULT-VALUE}).")
+  List<String> adminUsers;
+
+  @Option(
       names = "--peer-cert-file",
       paramLabel = "FILE",
       description =
@@ -292,7 +305,8 @@ public final class SvrMain implements Callable<Integer> {
         TlsFiles.of(
             "--peer-", peerCertFile, peerKeyFile, peerTrustedCaFile, peerTrustedCaFile != null),
         peerInsecure,
-        tlsReloadMillis);
+        tlsReloadMillis,
+        Set.copyOf(adminUsers.stream().map(String::strip).toList()));
   }
 
   ServerConfig toConfig() {

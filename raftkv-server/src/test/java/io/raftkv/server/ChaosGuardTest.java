@@ -35,7 +35,7 @@ class ChaosGuardTest {
 
     @Override
     public void chaos(ChaosRequest req, StreamObserver<ChaosResponse> out) {
-      callers.add(ChaosGuard.CALLER.get());
+      callers.add(Caller.current().address());
       for (PeerFault f : req.getFaultsList()) {
         chaos.apply(false, Map.of(f.getPeerId(), new Chaos.Fault(0, 0, 0, f.getCut())));
       }
@@ -57,7 +57,11 @@ class ChaosGuardTest {
     String name = InProcessServerBuilder.generateName();
     servers.add(
         InProcessServerBuilder.forName(name)
-            .addService(ServerInterceptors.intercept(admin, new ChaosGuard(0, chaosEnabled)))
+            .addService(
+                ServerInterceptors.intercept(
+                    admin,
+                    new AdminGuard(0, false, Security.DEFAULT_ADMIN_USERS),
+                    new ChaosGuard(0, chaosEnabled)))
             .build()
             .start());
     ManagedChannel channel = InProcessChannelBuilder.forName(name).build();

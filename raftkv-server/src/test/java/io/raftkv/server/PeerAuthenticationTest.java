@@ -11,6 +11,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.raftkv.client.KvClient;
+import io.raftkv.proto.admin.AdminGrpc;
+import io.raftkv.proto.admin.StatusRequest;
 import io.raftkv.proto.raft.AppendEntriesRequest;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.RaftTransportGrpc;
@@ -23,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -129,6 +132,23 @@ class PeerAuthenticationTest {
         "node 1 refuses the intruder's streams");
     Thread.sleep(1_000); // the intruder's elections go on meanwhile
     assertUnchanged(before);
+    // clt status shows the refusals, from the counter behind the metric.
+    long counted = servers.get(1).metrics().rejectedCount(Metrics.Rejection.WRONG_CLUSTER);
+    ManagedChannel admin =
+        NettyChannelBuilder.forAddress("127.0.0.1", kvPorts[1]).usePlaintext().build();
+    try {
+      Map<String, Long> shown =
+          AdminGrpc.newBlockingStub(admin)
+              .status(StatusRequest.getDefaultInstance())
+              .getCounters()
+              .getPeerMessagesRejectedMap();
+      assertThat(shown)
+          .containsKeys(
+              "wrong_cluster", "sender_mismatch", "no_member_certificate", "wrong_recipient");
+      assertThat(shown.get("wrong_cluster")).isGreaterThanOrEqualTo(counted).isPositive();
+    } finally {
+      admin.shutdownNow();
+    }
 
     // A raw stream with no cluster id at all (the hostile tester's client) is refused too.
     assertThat(send(1, InsecureChannelCredentials.create(), null, forged(0, 1, 1_000_000)))

@@ -110,6 +110,18 @@ class SvrArgumentsTest {
         "--cert-file /nonexistent is not a readable file");
   }
 
+  @Test
+  void adminUsersAreCommaSeparatedNamesRootByDefaultAndNeverNone() {
+    SvrMain m = new SvrMain();
+    new picocli.CommandLine(m)
+        .parseArgs("-r", "1025", "-i", "0", "-p", "2025", "--admin-users", "root, ops");
+    assertThat(m.toConfig().security().adminUsers()).containsExactlyInAnyOrder("root", "ops");
+    assertThat(Security.PLAINTEXT.adminUsers()).containsExactly("root");
+    refusedWithOneLine(
+        svr("-r", "1", "-i", "0", "-p", "2", "--admin-users", ""),
+        "--admin-users needs one or more common names");
+  }
+
   private static ServerConfig config(String raft, String kvsPort) {
     SvrMain m = new SvrMain();
     // Other hosts' addresses: the Raft port would not be on loopback.
