@@ -250,7 +250,10 @@ public record RetryPolicy(
             return Decision.fail(
                 new KvException(
                     Status.INTERNAL,
-                    a.server() + " registered a session without a client id; not applied"));
+                    op
+                        + " not sent: "
+                        + a.server()
+                        + " registered a session without naming its client id"));
           }
           routing.leaderIs(a.server());
           writes.registered(a.clientId());
@@ -260,7 +263,7 @@ public record RetryPolicy(
         case INVALID_ARGUMENT, INTERNAL, SESSION_EXPIRED, NO_KEY -> {
           return Decision.fail(
               new KvException(
-                  a.status(), "registering a session failed: " + a.message() + "; not applied"));
+                  a.status(), op + " not sent: registering a session failed: " + a.message()));
         }
         case NOT_LEADER -> notLeader(a);
         default -> failed(a.server());
