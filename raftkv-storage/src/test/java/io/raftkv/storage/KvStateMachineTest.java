@@ -3,6 +3,7 @@ package io.raftkv.storage;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.kvs.AppliedState;
@@ -338,6 +339,43 @@ class KvStateMachineTest {
     assertThat(value("k")).isEqualTo("vw");
     reopen();
     assertThat(sm.session(2)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isOne());
+  }
+
+  /**
+   * §6.3: the client id is the registration's log index, so two replicas applying the same entries
+   * (in different batches) register the same ids and decide every write the same, evictions
+   * included.
+   */
+  @Test
+  void aRegistrationIsTheSameOnEveryReplica() {
+    reopenWith(new Options(Duration.ofMinutes(10), 2));
+    List<Entry> log = new ArrayList<>();
+    log.add(next(registration(0))); // client 1
+    log.add(next(1, 1, 0, append("k", "a")));
+    log.add(next(registration(0))); // client 3
+    log.add(next(registration(0))); // client 4: evicts client 1
+    log.add(next(1, 1, 0, append("k", "a"))); // client 1's retry: expired
+    log.add(next(3, 1, 0, append("k", "b")));
+    log.add(next(9, 1, 0, append("k", "c"))); // an id never registered
+    KvStateMachine other = new KvStateMachine(new MemoryKvEngine(), options);
+    List<Applied> here = sm.apply(log).results();
+    List<Applied> there = new ArrayList<>(other.apply(log.subList(0, 3)).results());
+    there.addAll(other.apply(log.subList(3, log.size())).results());
+    assertThat(there).isEqualTo(here);
+    assertThat(here)
+        .extracting(Applied::clientId, Applied::status)
+        .containsExactly(
+            tuple(1L, Status.OK),
+            tuple(1L, Status.OK),
+            tuple(3L, Status.OK),
+            tuple(4L, Status.OK),
+            tuple(1L, Status.SESSION_EXPIRED),
+            tuple(3L, Status.OK),
+            tuple(9L, Status.SESSION_EXPIRED));
+    assertThat(value("k")).isEqualTo("ab");
+    for (long id : new long[] {1, 3, 4, 9}) {
+      assertThat(other.session(id)).isEqualTo(sm.session(id));
+    }
   }
 
   @Test
