@@ -15,10 +15,10 @@ import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.KvServiceGrpc;
 import io.raftkv.proto.kvs.KvServiceGrpc.KvServiceBlockingStub;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -27,7 +27,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
 
 /**
  * A client of a raftkv cluster: finds the leader, retries, and makes writes exactly-once.
@@ -39,13 +38,15 @@ import java.util.function.LongSupplier;
  *   <li>Every operation has one overall deadline ({@link Builder#timeout}). Within it, transport
  *       failures, UNAVAILABLE and TIMEOUT are retried with exponential backoff (and jitter), each
  *       time on the next server.
- *   <li>Writes carry a session: a random non-zero 64-bit client id and a sequence number that
- *       starts at 1 and grows by one per write. Every retry of one write reuses the same (id,
- *       sequence), so the cluster applies it at most once. One write is outstanding at a time.
+ *   <li>Writes carry a session: a client id the cluster gives when the client registers (lazily,
+ *       before its first write: RegisterClient through the log, dissertation §6.3) and a sequence
+ *       number that starts at 1 and grows by one per write. Every retry of one write reuses the
+ *       same (id, sequence), so the cluster applies it at most once. One write is outstanding at a
+ *       time.
  *   <li>A write that may have been applied is never reported as failed: it ends with {@link
- *       OutcomeUnknownException}. On SESSION_EXPIRED the client starts a new session (new id,
- *       sequence 1); if no earlier attempt of the write can have reached the log, the write is sent
- *       again under the new session, else its outcome is reported as unknown.
+ *       OutcomeUnknownException}. On SESSION_EXPIRED the client registers a new session before its
+ *       next write; if no earlier attempt of the write can have reached the log, the write is sent
+ *       again under the new session at once, else its outcome is reported as unknown.
  * </ul>
  *
  * <p>Thread-safe. Reads run concurrently; writes are serialized (one outstanding write per session,
@@ -61,7 +62,6 @@ public final class KvClient implements AutoCloseable {
     private Duration initialBackoff = Duration.ofMillis(10);
     private Duration maxBackoff = Duration.ofMillis(500);
     private Function<String, ManagedChannel> channelFactory = KvClient::okHttpChannel;
-    private LongSupplier clientIds;
 
     private Builder(List<String> servers) {
       if (servers.isEmpty()) {
@@ -105,12 +105,6 @@ public final class KvClient implements AutoCloseable {
     /** How a channel to a "host:port" address is made (default: plaintext gRPC over OkHttp). */
     public Builder channelFactory(Function<String, ManagedChannel> channelFactory) {
       this.channelFactory = Objects.requireNonNull(channelFactory);
-      return this;
-    }
-
-    /** Where session ids come from (default: SecureRandom); zeros are skipped. For tests. */
-    public Builder clientIds(LongSupplier clientIds) {
-      this.clientIds = Objects.requireNonNull(clientIds);
       return this;
     }
 
@@ -159,8 +153,7 @@ public final class KvClient implements AutoCloseable {
             b.initialBackoff.toNanos(),
             b.maxBackoff.toNanos());
     this.channelFactory = b.channelFactory;
-    this.session =
-        new WriteSession(b.clientIds != null ? b.clientIds : () -> RandomIds.RANDOM.nextLong());
+    this.session = new WriteSession();
     this.routing = new ServerRouting(b.servers);
   }
 
@@ -239,7 +232,7 @@ public final class KvClient implements AutoCloseable {
     return routing.leader();
   }
 
-  /** The current session's client id (0 before the first write). */
+  /** The current session's client id (0 before the first write, and after an expiry). */
   public long clientId() {
     synchronized (writeLock) {
       return session.clientId();
@@ -271,6 +264,8 @@ public final class KvClient implements AutoCloseable {
 
   // ------------------------------------------------------------------ the retry loops
 
+  private static final RegisterClientRequest REGISTER = RegisterClientRequest.getDefaultInstance();
+
   private interface WriteRpc {
     KvResponse call(KvServiceBlockingStub stub, SessionHeader session);
   }
@@ -284,7 +279,8 @@ public final class KvClient implements AutoCloseable {
       checkOpen();
       RetryPolicy.Operation o =
           policy.write(op, routing, session, System.nanoTime(), ThreadLocalRandom.current());
-      return run(o, stub -> rpc.call(stub, o.session()));
+      return run(
+          o, stub -> o.registering() ? stub.registerClient(REGISTER) : rpc.call(stub, o.session()));
     }
   }
 
@@ -411,11 +407,6 @@ public final class KvClient implements AutoCloseable {
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** Session ids; created on first use (seeding costs start-up time a read does not need). */
-  private static final class RandomIds {
-    static final SecureRandom RANDOM = new SecureRandom();
   }
 
   /** A plaintext gRPC channel over OkHttp (cheap to start, unlike Netty) to "host:port". */

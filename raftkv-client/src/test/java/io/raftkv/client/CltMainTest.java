@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -147,7 +148,7 @@ class CltMainTest {
   // ------------------------------------------------------------------ against a fake server
 
   private final List<Call> log = Collections.synchronizedList(new ArrayList<>());
-  private final FakeKvService fake = new FakeKvService("fake", log);
+  private final FakeKvService fake = new FakeKvService("fake", log, new AtomicLong(100));
   private Server server;
 
   private String port() throws IOException {
@@ -242,11 +243,12 @@ class CltMainTest {
     Run r = clt("-s", dead + ",127.0.0.1:" + p, "-o", "GET", "-k", "k", "--timeout-ms", "5000");
     assertThat(r).isEqualTo(new Run(0, "v\n", ""));
 
-    fake.behavior = c -> status(Status.NO_KEY, "no such key");
+    fake.behavior = FakeKvService.writesOnly(c -> status(Status.NO_KEY, "no such key"));
     assertThat(clt("-s", p, "-o", "DELETE", "-k", "k").code()).isEqualTo(3);
     assertThat(log).extracting(Call::clientId).last().isNotEqualTo(0L);
 
-    fake.behavior = c -> status(Status.TIMEOUT, "no outcome within 5000 ms");
+    fake.behavior =
+        FakeKvService.writesOnly(c -> status(Status.TIMEOUT, "no outcome within 5000 ms"));
     Run unknown = clt("-s", p, "-o", "PUT", "-k", "k", "-v", "v", "--timeout-ms", "300");
     assertThat(unknown.code()).isEqualTo(4);
     assertThat(unknown.err()).startsWith("clt: PUT outcome unknown");
@@ -330,6 +332,14 @@ class CltMainTest {
                 new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
             .addService(
                 new io.raftkv.proto.kvs.KvServiceGrpc.KvServiceImplBase() {
+                  @Override
+                  public void registerClient(
+                      io.raftkv.proto.kvs.RegisterClientRequest req,
+                      io.grpc.stub.StreamObserver<io.raftkv.proto.kvs.KvResponse> out) {
+                    out.onNext(FakeKvService.ok().toBuilder().setClientId(1).build());
+                    out.onCompleted();
+                  }
+
                   @Override
                   public void put(
                       io.raftkv.proto.kvs.PutRequest req,

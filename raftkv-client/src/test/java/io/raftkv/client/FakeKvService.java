@@ -8,12 +8,18 @@ import io.raftkv.proto.kvs.GetRequest;
 import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.KvServiceGrpc;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
-/** A scripted KvService: records every call and answers what {@link #behavior} says. */
+/**
+ * A scripted KvService: records every call and answers what {@link #behavior} says. A registration
+ * (method {@code REGISTER_CLIENT}) that the behavior answers OK gets the next client id of the
+ * shared counter, as a cluster's log index would be.
+ */
 final class FakeKvService extends KvServiceGrpc.KvServiceImplBase {
 
   /** One call as the server saw it. */
@@ -48,16 +54,31 @@ final class FakeKvService extends KvServiceGrpc.KvServiceImplBase {
         .build();
   }
 
+  /** The method name a registration is recorded under. */
+  static final String REGISTER = "REGISTER_CLIENT";
+
   private final String name;
   private final List<Call> log;
+  private final AtomicLong ids;
   volatile Function<Call, KvResponse> behavior = c -> ok();
 
   /** The value of the last PUT or APPEND received. */
   volatile com.google.protobuf.ByteString lastValue;
 
-  FakeKvService(String name, List<Call> log) {
+  FakeKvService(String name, List<Call> log, AtomicLong ids) {
     this.name = name;
     this.log = log;
+    this.ids = ids;
+  }
+
+  /** {@code writes} for writes and reads; registrations answered OK. */
+  static Function<Call, KvResponse> writesOnly(Function<Call, KvResponse> writes) {
+    return c -> c.method().equals(REGISTER) ? ok() : writes.apply(c);
+  }
+
+  @Override
+  public void registerClient(RegisterClientRequest req, StreamObserver<KvResponse> out) {
+    handle(REGISTER, SessionHeader.getDefaultInstance(), "", out);
   }
 
   @Override
@@ -92,6 +113,9 @@ final class FakeKvService extends KvServiceGrpc.KvServiceImplBase {
     Call call = new Call(name, method, session.getClientId(), session.getSequence(), key);
     log.add(call);
     KvResponse r = behavior.apply(call);
+    if (method.equals(REGISTER) && r.getStatus() == Status.OK && r.getClientId() == 0) {
+      r = r.toBuilder().setClientId(ids.incrementAndGet()).build();
+    }
     if (r == HANG) {
       return;
     }

@@ -5,6 +5,7 @@ import static io.raftkv.client.FakeKvService.HANG;
 import static io.raftkv.client.FakeKvService.notLeader;
 import static io.raftkv.client.FakeKvService.ok;
 import static io.raftkv.client.FakeKvService.status;
+import static io.raftkv.client.FakeKvService.writesOnly;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -49,7 +50,7 @@ class KvClientTest {
     List<String> addresses = new ArrayList<>();
     for (String n : names) {
       String address = prefix + n;
-      FakeKvService svc = new FakeKvService(address, log);
+      FakeKvService svc = new FakeKvService(address, log, ids);
       nodes.put(n, svc);
       servers.add(
           InProcessServerBuilder.forName(address).directExecutor().addService(svc).build().start());
@@ -73,7 +74,6 @@ class KvClientTest {
             .attemptTimeout(Duration.ofMillis(200))
             .initialBackoff(Duration.ofMillis(1))
             .maxBackoff(Duration.ofMillis(20))
-            .clientIds(ids::incrementAndGet)
             .channelFactory(a -> InProcessChannelBuilder.forName(a).directExecutor().build())
             .build();
     clients.add(c);
@@ -90,6 +90,13 @@ class KvClientTest {
     }
   }
 
+  /** The calls but registrations. */
+  private List<Call> writesAndReads() {
+    synchronized (log) {
+      return log.stream().filter(c -> !c.method().equals(FakeKvService.REGISTER)).toList();
+    }
+  }
+
   @Test
   void followsTheLeaderHintAndRemembersTheLeader() throws Exception {
     List<String> a = start("s1", "s2", "s3");
@@ -102,8 +109,9 @@ class KvClientTest {
     assertThat(serversCalled()).containsExactly(addr("s1"), addr("s3"));
     assertThat(client.leader()).isEqualTo(addr("s3"));
 
-    client.put("k", "w");
-    assertThat(serversCalled()).containsExactly(addr("s1"), addr("s3"), addr("s3"));
+    client.put("k", "w"); // registers first, at the leader it knows
+    assertThat(serversCalled()).containsExactly(addr("s1"), addr("s3"), addr("s3"), addr("s3"));
+    assertThat(log.get(2).method()).isEqualTo(FakeKvService.REGISTER);
   }
 
   @Test
@@ -112,8 +120,8 @@ class KvClientTest {
     node("s1").behavior = c -> notLeader(addr("s2"));
     KvClient client = client(List.of(addr("s1")));
 
-    client.put("k", "v");
-    assertThat(serversCalled()).containsExactly(addr("s1"), addr("s2"));
+    client.put("k", "v"); // the registration follows the hint; the write goes where it succeeded
+    assertThat(serversCalled()).containsExactly(addr("s1"), addr("s2"), addr("s2"));
   }
 
   @Test
@@ -124,7 +132,7 @@ class KvClientTest {
     KvClient client = client(a);
 
     client.put("k", "v");
-    assertThat(serversCalled()).containsExactly(addr("s1"), addr("s2"), addr("s3"));
+    assertThat(serversCalled()).containsExactly(addr("s1"), addr("s2"), addr("s3"), addr("s3"));
     assertThat(client.leader()).isEqualTo(addr("s3"));
   }
 
@@ -146,18 +154,19 @@ class KvClientTest {
     List<String> a = start("s1", "s2");
     AtomicInteger n = new AtomicInteger();
     node("s1").behavior =
-        c ->
-            switch (n.getAndIncrement()) {
-              case 0 -> status(Status.UNAVAILABLE, "no leader elected within 5000 ms");
-              case 1 -> DROP;
-              default -> ok();
-            };
-    node("s2").behavior = c -> status(Status.TIMEOUT, "no outcome within 5000 ms");
+        writesOnly(
+            c ->
+                switch (n.getAndIncrement()) {
+                  case 0 -> status(Status.UNAVAILABLE, "no leader elected within 5000 ms");
+                  case 1 -> DROP;
+                  default -> ok();
+                });
+    node("s2").behavior = writesOnly(c -> status(Status.TIMEOUT, "no outcome within 5000 ms"));
     KvClient client = client(a);
 
     client.append("k", "x");
 
-    List<Call> calls = List.copyOf(log);
+    List<Call> calls = writesAndReads();
     assertThat(calls).hasSizeGreaterThanOrEqualTo(3);
     assertThat(calls).extracting(Call::clientId).containsOnly(101L);
     assertThat(calls).extracting(Call::sequence).containsOnly(1L);
@@ -165,7 +174,10 @@ class KvClientTest {
 
     log.clear();
     client.put("k", "y");
-    assertThat(log).extracting(Call::clientId, Call::sequence).containsOnly(tuple(101L, 2L));
+    assertThat(log)
+        .as("no second registration")
+        .extracting(Call::clientId, Call::sequence)
+        .containsOnly(tuple(101L, 2L));
   }
 
   @Test
@@ -182,7 +194,7 @@ class KvClientTest {
   @Test
   void aWriteThatTimesOutUntilTheDeadlineHasAnUnknownOutcome() throws Exception {
     List<String> a = start("s1");
-    node("s1").behavior = c -> status(Status.TIMEOUT, "no outcome within 5000 ms");
+    node("s1").behavior = writesOnly(c -> status(Status.TIMEOUT, "no outcome within 5000 ms"));
     KvClient client = client(a, Duration.ofMillis(300));
 
     assertThatThrownBy(() -> client.put("k", "v"))
@@ -194,14 +206,16 @@ class KvClientTest {
               assertThat(k.status()).isEqualTo(Status.TIMEOUT);
               assertThat(k.getMessage()).contains("outcome unknown").contains("5000 ms");
             });
-    assertThat(log).hasSizeGreaterThan(1);
-    assertThat(log).extracting(Call::clientId, Call::sequence).containsOnly(tuple(101L, 1L));
+    assertThat(writesAndReads()).hasSizeGreaterThan(1);
+    assertThat(writesAndReads())
+        .extracting(Call::clientId, Call::sequence)
+        .containsOnly(tuple(101L, 1L));
   }
 
   @Test
   void aWriteWhoseServerNeverAnswersHasAnUnknownOutcome() throws Exception {
     List<String> a = start("s1");
-    node("s1").behavior = c -> HANG;
+    node("s1").behavior = writesOnly(c -> HANG);
     KvClient client = client(a, Duration.ofMillis(500));
 
     long t0 = System.nanoTime();
@@ -246,7 +260,26 @@ class KvClientTest {
   }
 
   @Test
-  void sessionExpiredOnAFirstAttemptStartsANewSessionAndResends() throws Exception {
+  void theClientRegistersLazilyOnItsFirstWriteOnly() throws Exception {
+    List<String> a = start("s1");
+    node("s1").behavior = c -> c.method().equals("GET") ? FakeKvService.ok("v") : ok();
+    KvClient client = client(a);
+    client.get("k");
+    assertThat(client.clientId()).as("reads need no session").isZero();
+    client.put("k", "v");
+    client.append("k", "w");
+    assertThat(log)
+        .extracting(Call::method, Call::clientId, Call::sequence)
+        .containsExactly(
+            tuple("GET", 0L, 0L),
+            tuple(FakeKvService.REGISTER, 0L, 0L),
+            tuple("PUT", 101L, 1L),
+            tuple("APPEND", 101L, 2L));
+    assertThat(client.clientId()).isEqualTo(101L);
+  }
+
+  @Test
+  void sessionExpiredOnAFirstAttemptRegistersANewSessionAndResends() throws Exception {
     List<String> a = start("s1");
     node("s1").behavior =
         c ->
@@ -254,11 +287,16 @@ class KvClientTest {
                 ? status(Status.SESSION_EXPIRED, "session 101 is unknown")
                 : ok();
     KvClient client = client(a);
-    client.put("k", "v"); // session 101, sequence 1
-    client.put("k", "v"); // 101/2 expired -> new session 102/1
+    client.put("k", "v"); // registers 101, sequence 1
+    client.put("k", "v"); // 101/2 expired -> registers 102, 102/1
     assertThat(log)
-        .extracting(Call::clientId, Call::sequence)
-        .containsExactly(tuple(101L, 1L), tuple(101L, 2L), tuple(102L, 1L));
+        .extracting(Call::method, Call::clientId, Call::sequence)
+        .containsExactly(
+            tuple(FakeKvService.REGISTER, 0L, 0L),
+            tuple("PUT", 101L, 1L),
+            tuple("PUT", 101L, 2L),
+            tuple(FakeKvService.REGISTER, 0L, 0L),
+            tuple("PUT", 102L, 1L));
     assertThat(client.clientId()).isEqualTo(102L);
     assertThat(client.lastSequence()).isEqualTo(1L);
   }
@@ -268,20 +306,21 @@ class KvClientTest {
     List<String> a = start("s1");
     AtomicInteger n = new AtomicInteger();
     node("s1").behavior =
-        c ->
-            switch (n.getAndIncrement()) {
-              case 0 -> status(Status.TIMEOUT, "no outcome within 5000 ms");
-              case 1 -> status(Status.SESSION_EXPIRED, "session expired");
-              default -> ok();
-            };
+        writesOnly(
+            c ->
+                switch (n.getAndIncrement()) {
+                  case 0 -> status(Status.TIMEOUT, "no outcome within 5000 ms");
+                  case 1 -> status(Status.SESSION_EXPIRED, "session expired");
+                  default -> ok();
+                });
     KvClient client = client(a);
 
     assertThatThrownBy(() -> client.append("k", "x"))
         .isInstanceOf(OutcomeUnknownException.class)
         .satisfies(e -> assertThat(((KvException) e).status()).isEqualTo(Status.SESSION_EXPIRED));
-    assertThat(client.clientId()).isEqualTo(102L);
+    assertThat(client.clientId()).as("the session is gone; none registered yet").isZero();
 
-    client.append("k", "y");
+    client.append("k", "y"); // registers 102 first
     assertThat(log.get(log.size() - 1))
         .extracting(Call::clientId, Call::sequence)
         .isEqualTo(List.of(102L, 1L));
@@ -290,7 +329,7 @@ class KvClientTest {
   @Test
   void noKeyIsAResultNotAnError() throws Exception {
     List<String> a = start("s1");
-    node("s1").behavior = c -> status(Status.NO_KEY, "no such key");
+    node("s1").behavior = writesOnly(c -> status(Status.NO_KEY, "no such key"));
     KvClient client = client(a);
 
     assertThat(client.get("k")).isEmpty();
@@ -301,14 +340,14 @@ class KvClientTest {
   @Test
   void invalidArgumentFailsAtOnceWithTheServersMessage() throws Exception {
     List<String> a = start("s1");
-    node("s1").behavior = c -> status(Status.INVALID_ARGUMENT, "the key is empty");
+    node("s1").behavior = writesOnly(c -> status(Status.INVALID_ARGUMENT, "the key is empty"));
     KvClient client = client(a);
 
     assertThatThrownBy(() -> client.put("", "v"))
         .isExactlyInstanceOf(KvException.class)
         .hasMessage("the key is empty")
         .satisfies(e -> assertThat(((KvException) e).status()).isEqualTo(Status.INVALID_ARGUMENT));
-    assertThat(log).hasSize(1);
+    assertThat(writesAndReads()).hasSize(1);
   }
 
   @Test
@@ -344,8 +383,11 @@ class KvClientTest {
     } finally {
       pool.shutdownNow();
     }
-    assertThat(log).extracting(Call::clientId).containsOnly(101L);
-    assertThat(log).extracting(Call::sequence).containsExactlyInAnyOrderElementsOf(range(1, 64));
+    assertThat(writesAndReads()).extracting(Call::clientId).containsOnly(101L);
+    assertThat(writesAndReads())
+        .extracting(Call::sequence)
+        .containsExactlyInAnyOrderElementsOf(range(1, 64));
+    assertThat(log).hasSize(65);
   }
 
   @Test

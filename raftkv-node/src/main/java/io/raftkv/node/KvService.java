@@ -8,6 +8,7 @@ import io.raftkv.proto.kvs.GetRequest;
 import io.raftkv.proto.kvs.KvCommand;
 import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import io.raftkv.raft.RaftConfig;
@@ -16,21 +17,22 @@ import io.raftkv.raft.SoftState;
 import io.raftkv.storage.KvStateMachine;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
  * The KV service's decisions, without a transport: request validation, NOT_LEADER routing (with the
- * leader's address when known), writes proposed through the log with the client's session,
- * linearizable GETs through ReadIndex (§8), DIRECT_GET from the local state, and the mapping of
- * every outcome to a {@link KvResponse}. The gRPC service adapts it in the server; the simulator
- * calls it directly.
+ * leader's address when known), sessions registered through the log (§6.3), writes proposed through
+ * the log with the client's session, linearizable GETs through ReadIndex (§8), DIRECT_GET from the
+ * local state, and the mapping of every outcome to a {@link KvResponse}. The gRPC service adapts it
+ * in the server; the simulator calls it directly.
  *
  * <p>A follower refuses everything but DIRECT_GET with NOT_LEADER; while no leader is known (an
  * election in progress) a request waits, bounded by the request timeout, for the outcome.
  *
- * <p>Thread-safety: {@link #put}, {@link #append}, {@link #delete} and {@link #get} run on the
- * node's thread (the one that owns its {@link NodeRuntime}); replies are given on it. {@link
- * #directGet} may run on any thread.
+ * <p>Thread-safety: {@link #registerClient}, {@link #put}, {@link #append}, {@link #delete} and
+ * {@link #get} run on the node's thread (the one that owns its {@link NodeRuntime}); replies are
+ * given on it. {@link #directGet} may run on any thread.
  */
 public final class KvService {
 
@@ -121,6 +123,20 @@ public final class KvService {
     }
   }
 
+  /**
+   * Opens a session (dissertation §6.3, RegisterClient): the leader appends a registration, and the
+   * index it is applied at is the client id, answered in {@link KvResponse#getClientId()}.
+   */
+  public void registerClient(RegisterClientRequest req, Consumer<KvResponse> reply) {
+    propose(
+        KvCommand.newBuilder().setRegisterClient(KvCommand.RegisterClient.getDefaultInstance()),
+        applied ->
+            applied.status() == Status.OK
+                ? response(Status.OK, "", null).toBuilder().setClientId(applied.clientId()).build()
+                : answer(applied),
+        reply);
+  }
+
   /** A linearizable read: a ReadIndex barrier, then the local state once it is applied. */
   public void get(GetRequest req, Consumer<KvResponse> reply) {
     if (!keyOk(req.getKey(), reply)) {
@@ -150,31 +166,43 @@ public final class KvService {
   }
 
   private void write(SessionHeader session, KvCommand.Builder op, Consumer<KvResponse> reply) {
+    propose(
+        op.setClientId(session.getClientId())
+            .setSequence(session.getSequence())
+            .setRegisteredSessions(true),
+        KvService::answer,
+        reply);
+  }
+
+  /** Proposes {@code command} as leader and answers with {@code answer} of what applying it did. */
+  private void propose(
+      KvCommand.Builder command,
+      Function<KvStateMachine.Applied, KvResponse> answer,
+      Consumer<KvResponse> reply) {
     asLeader(
         reply,
         () -> {
           // The leader stamps its time so that every replica expires sessions identically.
-          ByteString command =
-              op.setClientId(session.getClientId())
-                  .setSequence(session.getSequence())
-                  .setLeaderTimeMillis(clock.wallMillis())
-                  .build()
-                  .toByteString();
+          ByteString data = command.setLeaderTimeMillis(clock.wallMillis()).build().toByteString();
           long t0 = clock.nanos();
           probe.writeProposed();
           node.propose(
-              command,
+              data,
               outcome -> {
                 if (outcome.isOk()) {
                   probe.writeCompleted(clock.nanos() - t0);
-                  KvStateMachine.Applied applied = outcome.value();
-                  reply.accept(response(applied.status(), applied.result().getMessage(), null));
+                  reply.accept(answer.apply(outcome.value()));
                 } else {
                   probe.writeFailed();
                   reply.accept(failure(outcome, true));
                 }
               });
         });
+  }
+
+  /** The answer to a write that was applied (or refused by the state machine). */
+  private static KvResponse answer(KvStateMachine.Applied applied) {
+    return response(applied.status(), applied.result().getMessage(), null);
   }
 
   /** What a request does once this node is known to lead. */

@@ -9,6 +9,7 @@ import io.raftkv.proto.kvs.DirectGetRequest;
 import io.raftkv.proto.kvs.GetRequest;
 import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import io.raftkv.proto.raft.AppendEntriesRequest;
@@ -33,13 +34,19 @@ import org.junit.jupiter.api.Test;
 class KvServiceTest {
   private static final long MS = 1_000_000L;
 
+  /** One session at most: a second registration evicts the first. */
   private final KvStateMachine sm =
-      new KvStateMachine(new MemoryKvEngine(), KvStateMachine.Options.defaults());
+      new KvStateMachine(
+          new MemoryKvEngine(), new KvStateMachine.Options(KvStateMachine.DEFAULT_SESSION_TTL, 1));
+
   private final List<KvResponse> replies = new ArrayList<>();
   private NodeRuntime<KvStateMachine.Applied> node;
   private KvService service;
   private long wallMillis = 1_000;
   private long now;
+
+  /** The session {@link #session} names: 0 (none) until {@link #register} opens one. */
+  private long clientId;
 
   /** Node 0 of {@code voters} nodes; 1 ms ticks, election timeout 10-20 ms, 100 ms requests. */
   private void start(int voters) {
@@ -108,8 +115,18 @@ class KvServiceTest {
     }
   }
 
-  private static SessionHeader session(long seq) {
-    return SessionHeader.newBuilder().setClientId(42).setSequence(seq).build();
+  private SessionHeader session(long seq) {
+    return SessionHeader.newBuilder().setClientId(clientId).setSequence(seq).build();
+  }
+
+  /** Registers a session (§6.3) on the leader and makes it the one {@link #session} names. */
+  private long register() {
+    service.registerClient(RegisterClientRequest.getDefaultInstance(), replies::add);
+    node.flush();
+    assertThat(last().getStatus()).isEqualTo(Status.OK);
+    clientId = last().getClientId();
+    replies.clear();
+    return clientId;
   }
 
   private static ByteString b(String s) {
@@ -123,6 +140,7 @@ class KvServiceTest {
   @Test
   void writesGoThroughTheLogAndReadsSeeThem() {
     leaderAlone();
+    register();
     service.put(
         PutRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("v")).build(),
         replies::add);
@@ -140,6 +158,7 @@ class KvServiceTest {
   @Test
   void aRetriedWriteIsAnsweredFromTheSessionNotAppliedAgain() {
     leaderAlone();
+    register();
     AppendRequest a =
         AppendRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("x")).build();
     service.append(a, replies::add);
@@ -147,6 +166,49 @@ class KvServiceTest {
     service.append(a, replies::add);
     node.flush();
     assertThat(replies).extracting(KvResponse::getStatus).containsExactly(Status.OK, Status.OK);
+    assertThat(service.directGet(DirectGetRequest.newBuilder().setKey(b("k")).build()).getValue())
+        .isEqualTo(b("x"));
+  }
+
+  @Test
+  void aRegistrationGoesThroughTheLogAndItsIndexIsTheClientId() {
+    leaderAlone();
+    long noop = sm.appliedIndex(); // the leader's no-op (§8)
+    long id = register();
+    assertThat(id).isEqualTo(noop + 1).isEqualTo(sm.appliedIndex());
+    assertThat(sm.session(id)).isPresent();
+  }
+
+  @Test
+  void aWriteNamingAnUnregisteredSessionIsSessionExpiredAndNotApplied() {
+    leaderAlone();
+    clientId = 42;
+    service.put(
+        PutRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("v")).build(),
+        replies::add);
+    node.flush();
+    assertThat(last().getStatus()).isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(last().getMessage()).contains("register a new session");
+    assertThat(service.directGet(DirectGetRequest.newBuilder().setKey(b("k")).build()).getStatus())
+        .isEqualTo(Status.NO_KEY);
+  }
+
+  /** The exactly-once hole of sequence 1, through the service: the session evicted in between. */
+  @Test
+  void aFirstWriteRetriedAfterItsSessionWasEvictedIsSessionExpiredAndNotAppliedTwice() {
+    leaderAlone();
+    long first = register();
+    AppendRequest a =
+        AppendRequest.newBuilder().setSession(session(1)).setKey(b("k")).setValue(b("x")).build();
+    service.append(a, replies::add);
+    node.flush();
+    assertThat(last().getStatus()).isEqualTo(Status.OK);
+    register(); // the cap is one session: this evicts the first
+    assertThat(sm.session(first)).isEmpty();
+
+    service.append(a, replies::add); // the client never heard the OK, and retries
+    node.flush();
+    assertThat(last().getStatus()).isEqualTo(Status.SESSION_EXPIRED);
     assertThat(service.directGet(DirectGetRequest.newBuilder().setKey(b("k")).build()).getValue())
         .isEqualTo(b("x"));
   }
@@ -274,6 +336,7 @@ class KvServiceTest {
   @Test
   void deletingAMissingKeyAnswersNoKey() {
     leaderAlone();
+    register();
     service.delete(
         DeleteRequest.newBuilder().setSession(session(1)).setKey(b("k")).build(), replies::add);
     service.get(GetRequest.newBuilder().setKey(b("k")).build(), replies::add);

@@ -9,6 +9,7 @@ import io.raftkv.proto.kvs.GetRequest;
 import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.KvServiceGrpc;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.storage.KvStateMachine;
 import java.util.function.Consumer;
 
@@ -29,6 +30,12 @@ final class KvServiceImpl extends KvServiceGrpc.KvServiceImplBase {
     this.node = node;
     this.service = service;
     this.metrics = metrics;
+  }
+
+  @Override
+  public void registerClient(RegisterClientRequest req, StreamObserver<KvResponse> out) {
+    Consumer<KvResponse> reply = replyTo(out, RequestMetrics.Op.REGISTER_CLIENT);
+    node.execute(rt -> service.registerClient(req, reply));
   }
 
   @Override

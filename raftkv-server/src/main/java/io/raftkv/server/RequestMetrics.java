@@ -27,7 +27,8 @@ final class RequestMetrics {
     APPEND,
     DELETE,
     GET,
-    DIRECT_GET;
+    DIRECT_GET,
+    REGISTER_CLIENT;
 
     final String label = name().toLowerCase(Locale.ROOT);
   }

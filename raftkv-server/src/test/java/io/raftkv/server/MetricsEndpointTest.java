@@ -12,8 +12,10 @@ import io.raftkv.proto.admin.StatusResponse;
 import io.raftkv.proto.kvs.AppendRequest;
 import io.raftkv.proto.kvs.DirectGetRequest;
 import io.raftkv.proto.kvs.GetRequest;
+import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.KvServiceGrpc;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import io.raftkv.testkit.FreePorts;
@@ -28,7 +30,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
@@ -62,7 +63,7 @@ class MetricsEndpointTest {
     await("a healthy leader", () -> get(base + "/health").statusCode() == 200);
 
     KvServiceGrpc.KvServiceBlockingStub kv = KvServiceGrpc.newBlockingStub(channel(ports[1]));
-    long client = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    long client = register(kv);
     for (int i = 1; i <= 5; i++) {
       assertThat(kv.put(put(client, i, "k" + i, "v")).getStatus()).isEqualTo(Status.OK);
     }
@@ -86,12 +87,14 @@ class MetricsEndpointTest {
     assertThat(m.value("raftkv_server_has_leader")).isEqualTo(1);
     assertThat(m.value("raftkv_server_is_leader")).isEqualTo(1);
     assertThat(m.value("raftkv_server_leader_changes_seen_total")).isEqualTo(1);
-    // The 6 writes, after the leader's no-op entry.
-    assertThat(m.value("raftkv_server_proposals_committed_total")).isGreaterThanOrEqualTo(7);
-    assertThat(m.value("raftkv_server_proposals_applied_total")).isGreaterThanOrEqualTo(7);
-    assertThat(m.value("raftkv_server_proposals_total")).isEqualTo(6);
+    // The registration and 6 writes, after the leader's no-op entry.
+    assertThat(m.value("raftkv_server_proposals_committed_total")).isGreaterThanOrEqualTo(8);
+    assertThat(m.value("raftkv_server_proposals_applied_total")).isGreaterThanOrEqualTo(8);
+    assertThat(m.value("raftkv_server_proposals_total")).isEqualTo(7);
     assertThat(m.value("raftkv_server_proposals_pending")).isZero();
     assertThat(m.value("raftkv_server_proposals_failed_total")).isZero();
+    assertThat(m.value("raftkv_client_requests_total", "op", "register_client", "result", "ok"))
+        .isEqualTo(1);
     assertThat(m.value("raftkv_client_requests_total", "op", "put", "result", "ok")).isEqualTo(5);
     assertThat(m.value("raftkv_client_requests_total", "op", "append", "result", "ok"))
         .isEqualTo(1);
@@ -162,7 +165,7 @@ class MetricsEndpointTest {
 
     KvServiceGrpc.KvServiceBlockingStub kv =
         KvServiceGrpc.newBlockingStub(channel(ports[3 + leader]));
-    long client = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    long client = register(kv);
     for (int i = 1; i <= 10; i++) {
       assertThat(kv.put(put(client, i, "k" + i, "v")).getStatus()).isEqualTo(Status.OK);
     }
@@ -246,6 +249,13 @@ class MetricsEndpointTest {
         .setKey(bytes(key))
         .setValue(bytes(value))
         .build();
+  }
+
+  /** Opens a session through the log (§6.3); its client id. */
+  private static long register(KvServiceGrpc.KvServiceBlockingStub kv) {
+    KvResponse r = kv.registerClient(RegisterClientRequest.getDefaultInstance());
+    assertThat(r.getStatus()).isEqualTo(Status.OK);
+    return r.getClientId();
   }
 
   private static SessionHeader session(long client, long sequence) {

@@ -55,14 +55,20 @@ import java.util.TreeMap;
  *
  * <h2>Exactly-once</h2>
  *
- * A command with client id 0 has no session: it is applied each time it reaches the log. Otherwise
- * the session of its client id decides (see {@code SessionHeader} in kvs.proto):
+ * Sessions are registered through the log (dissertation §6.3, RegisterClient): a {@code
+ * register_client} command opens a session whose client id is its entry's index, unique and the
+ * same on every replica, with no write applied yet (last sequence 0). A command with client id 0
+ * has no session: it is applied each time it reaches the log. Otherwise the session of its client
+ * id decides (see {@code SessionHeader} in kvs.proto):
  *
  * <ul>
  *   <li>sequence 0: INVALID_ARGUMENT, nothing changes;
- *   <li>unknown session: sequence 1 starts it (the command is applied); any other sequence answers
- *       {@link Status#SESSION_EXPIRED} and changes nothing, because the session that would tell
- *       whether it was already applied is gone;
+ *   <li>unknown session (never registered, expired or evicted): {@link Status#SESSION_EXPIRED}
+ *       whatever the sequence, and nothing changes, because the session that would tell whether the
+ *       write was already applied is gone. A first write (sequence 1) retried after its session was
+ *       evicted is thus never applied twice. Commands proposed before registration existed (without
+ *       {@code registered_sessions}) keep their rule, sequence 1 starting a session, so an old log
+ *       replays as it applied;
  *   <li>sequence == the session's last and the same command (operation, key and value, compared by
  *       a SHA-256 digest kept in the session): the cached result, with {@link Applied#duplicate()}
  *       set; nothing is applied again (the session counts as seen now);
@@ -79,10 +85,11 @@ import java.util.TreeMap;
  * The state machine's clock is the largest {@code leader_time_millis} among the commands applied so
  * far (never the local clock, and never going back when a leader with a slower clock takes over).
  * Before each command, sessions last seen more than {@link Options#sessionTtl()} before that clock
- * are removed; after a new session is created, the least recently seen sessions (by the log index
- * of their last command) are evicted while there are more than {@link Options#maxSessions()}. Both
- * depend only on the applied entries, so every replica removes the same sessions at the same index
- * provided every replica runs with the same {@link Options}: they are cluster-wide settings.
+ * are removed; after a session is registered (or created), the least recently seen sessions (by the
+ * log index of their last command) are evicted while there are more than {@link
+ * Options#maxSessions()}. Both depend only on the applied entries, so every replica removes the
+ * same sessions at the same index provided every replica runs with the same {@link Options}: they
+ * are cluster-wide settings.
  *
  * <h2>Thread-safety</h2>
  *
@@ -137,8 +144,9 @@ public final class KvStateMachine {
    * @param index the entry's index
    * @param term the entry's term (with the index, tells a waiting proposer whether this is the
    *     entry it proposed or one that replaced it after a leader change)
-   * @param clientId the command's client id (0 for no session, a no-op or an unparsable entry)
-   * @param sequence the command's sequence (0 likewise)
+   * @param clientId the command's client id (0 for no session, a no-op or an unparsable entry); for
+   *     a registration, the new session's (the entry's index)
+   * @param sequence the command's sequence (0 likewise, and for a registration)
    * @param result what to answer the client
    * @param duplicate whether the result comes from the session (a retry of a write already applied)
    *     rather than from applying this entry
@@ -449,6 +457,9 @@ public final class KvStateMachine {
     }
     expireSessions(b);
 
+    if (cmd.hasRegisterClient()) {
+      return register(b, e);
+    }
     long clientId = cmd.getClientId();
     long seq = cmd.getSequence();
     if (clientId == 0) {
@@ -464,7 +475,7 @@ public final class KvStateMachine {
           false);
     }
     ClientSession s = sessions.get(clientId);
-    if (s == null && seq != 1) {
+    if (s == null && (seq != 1 || cmd.getRegisteredSessions())) {
       return new Applied(
           e.getIndex(),
           e.getTerm(),
@@ -474,9 +485,9 @@ public final class KvStateMachine {
               Status.SESSION_EXPIRED,
               "the session of client "
                   + Long.toUnsignedString(clientId, 16)
-                  + " is unknown (expired or evicted) and sequence "
+                  + " is unknown (never registered, expired or evicted); sequence "
                   + Long.toUnsignedString(seq)
-                  + " does not start one; start a new session"),
+                  + " was not applied now, register a new session"),
           false);
     }
     if (s != null && Long.compareUnsigned(seq, s.getLastSequence()) < 0) {
@@ -531,6 +542,24 @@ public final class KvStateMachine {
       evictSessions(b);
     }
     return new Applied(e.getIndex(), e.getTerm(), clientId, seq, result, duplicate);
+  }
+
+  /**
+   * Opens a session (§6.3, RegisterClient) whose client id is the entry's index: unique in the log
+   * and the same on every replica, so no client can pick an id that names a session it never
+   * opened. No write is applied under it yet (last sequence 0).
+   */
+  private Applied register(Batch b, Entry e) {
+    long clientId = e.getIndex();
+    ClientSession opened =
+        ClientSession.newBuilder()
+            .setLastResult(OK)
+            .setLastSeenMillis(clockMillis)
+            .setLastSeenIndex(e.getIndex())
+            .build();
+    putSession(b, clientId, sessions.get(clientId), opened);
+    evictSessions(b);
+    return new Applied(e.getIndex(), e.getTerm(), clientId, 0, OK, false);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.raftkv.storage;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.google.protobuf.ByteString;
 import io.raftkv.proto.kvs.AppliedState;
@@ -94,8 +95,26 @@ class KvStateMachineTest {
     return entry(nextIndex++, 1, cmd);
   }
 
+  /** A write of a registered session (as every leader proposes it since §6.3 registration). */
   private Entry next(long client, long seq, long time, KvCommand.Builder cmd) {
-    return next(cmd.setClientId(client).setSequence(seq).setLeaderTimeMillis(time));
+    return next(
+        cmd.setClientId(client)
+            .setSequence(seq)
+            .setLeaderTimeMillis(time)
+            .setRegisteredSessions(true));
+  }
+
+  static KvCommand.Builder registration(long time) {
+    return KvCommand.newBuilder()
+        .setRegisterClient(KvCommand.RegisterClient.getDefaultInstance())
+        .setLeaderTimeMillis(time);
+  }
+
+  /** Registers a session (§6.3) at the next index, at leader time {@code time}; its client id. */
+  private long register(long time) {
+    Applied r = one(next(registration(time)));
+    assertThat(r.status()).isEqualTo(Status.OK);
+    return r.clientId();
   }
 
   /** Applies one entry, returning its result. */
@@ -225,31 +244,34 @@ class KvStateMachineTest {
 
   @Test
   void aRetriedAppendIsAppliedOnce() {
-    Applied first = one(next(7, 1, 1000, append("k", "a")));
+    long c = register(1000);
+    Applied first = one(next(c, 1, 1000, append("k", "a")));
     assertThat(first.duplicate()).isFalse();
     // The retry reached the log again (e.g. through a new leader): answered from the session.
-    Applied retry = one(next(7, 1, 2000, append("k", "a")));
+    Applied retry = one(next(c, 1, 2000, append("k", "a")));
     assertThat(retry.duplicate()).isTrue();
     assertThat(retry.result()).isEqualTo(first.result());
-    assertThat(retry.clientId()).isEqualTo(7);
+    assertThat(retry.clientId()).isEqualTo(c);
     assertThat(retry.sequence()).isEqualTo(1);
     assertThat(value("k")).isEqualTo("a");
 
     // Twice in one batch too.
     ApplyResult r =
-        sm.apply(List.of(next(7, 2, 3000, append("k", "b")), next(7, 2, 3000, append("k", "b"))));
+        sm.apply(List.of(next(c, 2, 3000, append("k", "b")), next(c, 2, 3000, append("k", "b"))));
     assertThat(r.results()).extracting(Applied::duplicate).containsExactly(false, true);
     assertThat(value("k")).isEqualTo("ab");
-    assertThat(sm.session(7)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isEqualTo(2));
+    assertThat(sm.session(c)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isEqualTo(2));
   }
 
   @Test
   void aRetryGetsTheCachedResultNotANewOne() {
-    Applied first = one(next(7, 1, 0, delete("k")));
+    long c7 = register(0);
+    long c8 = register(0);
+    Applied first = one(next(c7, 1, 0, delete("k")));
     assertThat(first.status()).isEqualTo(Status.NO_KEY);
-    one(next(8, 1, 0, put("k", "v")));
+    one(next(c8, 1, 0, put("k", "v")));
     // Applied again now, the delete would succeed: the retry must answer what the write did.
-    Applied retry = one(next(7, 1, 0, delete("k")));
+    Applied retry = one(next(c7, 1, 0, delete("k")));
     assertThat(retry.duplicate()).isTrue();
     assertThat(retry.status()).isEqualTo(Status.NO_KEY);
     assertThat(value("k")).isEqualTo("v");
@@ -257,33 +279,36 @@ class KvStateMachineTest {
 
   @Test
   void aRetriedAppendIsAppliedOnceAcrossARestart() {
-    Applied first = one(next(7, 1, 1000, append("k", "a")));
+    long c = register(0);
+    Applied first = one(next(c, 1, 1000, append("k", "a")));
     reopen();
-    assertThat(sm.session(7)).isPresent();
-    Applied retry = one(next(7, 1, 1000, append("k", "a")));
+    assertThat(sm.session(c)).isPresent();
+    Applied retry = one(next(c, 1, 1000, append("k", "a")));
     assertThat(retry.duplicate()).isTrue();
     assertThat(retry.result()).isEqualTo(first.result());
     assertThat(value("k")).isEqualTo("a");
-    assertThat(one(next(7, 2, 1000, append("k", "b"))).duplicate()).isFalse();
+    assertThat(one(next(c, 2, 1000, append("k", "b"))).duplicate()).isFalse();
     assertThat(value("k")).isEqualTo("ab");
   }
 
   @Test
   void aStaleSequenceIsRefusedAndChangesNothing() {
-    one(next(7, 1, 0, put("k", "1")));
-    one(next(7, 2, 0, put("k", "2")));
-    Applied stale = one(next(7, 1, 0, put("k", "1")));
+    long c = register(0);
+    one(next(c, 1, 0, put("k", "1")));
+    one(next(c, 2, 0, put("k", "2")));
+    Applied stale = one(next(c, 1, 0, put("k", "1")));
     assertThat(stale.status()).isEqualTo(Status.INVALID_ARGUMENT);
     assertThat(stale.duplicate()).isFalse();
     assertThat(stale.result().getMessage()).contains("stale sequence 1");
     assertThat(value("k")).isEqualTo("2");
-    assertThat(sm.session(7)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isEqualTo(2));
+    assertThat(sm.session(c)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isEqualTo(2));
   }
 
   @Test
   void sequencesMayHaveGaps() {
-    one(next(7, 1, 0, append("k", "a")));
-    assertThat(one(next(7, 5, 0, append("k", "b"))).status()).isEqualTo(Status.OK);
+    long c = register(0);
+    one(next(c, 1, 0, append("k", "a")));
+    assertThat(one(next(c, 5, 0, append("k", "b"))).status()).isEqualTo(Status.OK);
     assertThat(value("k")).isEqualTo("ab");
   }
 
@@ -296,9 +321,74 @@ class KvStateMachineTest {
   }
 
   @Test
-  void anUnknownSessionMustStartAtSequenceOne() {
-    Applied r = one(next(7, 2, 0, put("k", "v")));
-    assertThat(r.status()).isEqualTo(Status.SESSION_EXPIRED);
+  void aRegistrationOpensASessionWhoseClientIdIsItsLogIndex() {
+    one(next(put("k", "v")));
+    Applied r = one(next(registration(1000)));
+    assertThat(r.index()).isEqualTo(2);
+    assertThat(r.clientId()).as("§6.3: the registration's index is the client id").isEqualTo(2);
+    assertThat(r.sequence()).isZero();
+    assertThat(r.status()).isEqualTo(Status.OK);
+    assertThat(sm.session(2))
+        .hasValueSatisfying(
+            s -> {
+              assertThat(s.getLastSequence()).isZero();
+              assertThat(s.getLastSeenIndex()).isEqualTo(2);
+              assertThat(s.getLastSeenMillis()).isEqualTo(1000);
+            });
+    assertThat(one(next(2, 1, 1000, append("k", "w"))).status()).isEqualTo(Status.OK);
+    assertThat(value("k")).isEqualTo("vw");
+    reopen();
+    assertThat(sm.session(2)).hasValueSatisfying(s -> assertThat(s.getLastSequence()).isOne());
+  }
+
+  /**
+   * §6.3: the client id is the registration's log index, so two replicas applying the same entries
+   * (in different batches) register the same ids and decide every write the same, evictions
+   * included.
+   */
+  @Test
+  void aRegistrationIsTheSameOnEveryReplica() {
+    reopenWith(new Options(Duration.ofMinutes(10), 2));
+    List<Entry> log = new ArrayList<>();
+    log.add(next(registration(0))); // client 1
+    log.add(next(1, 1, 0, append("k", "a")));
+    log.add(next(registration(0))); // client 3
+    log.add(next(registration(0))); // client 4: evicts client 1
+    log.add(next(1, 1, 0, append("k", "a"))); // client 1's retry: expired
+    log.add(next(3, 1, 0, append("k", "b")));
+    log.add(next(9, 1, 0, append("k", "c"))); // an id never registered
+    KvStateMachine other = new KvStateMachine(new MemoryKvEngine(), options);
+    List<Applied> here = sm.apply(log).results();
+    List<Applied> there = new ArrayList<>(other.apply(log.subList(0, 3)).results());
+    there.addAll(other.apply(log.subList(3, log.size())).results());
+    assertThat(there).isEqualTo(here);
+    assertThat(here)
+        .extracting(Applied::clientId, Applied::status)
+        .containsExactly(
+            tuple(1L, Status.OK),
+            tuple(1L, Status.OK),
+            tuple(3L, Status.OK),
+            tuple(4L, Status.OK),
+            tuple(1L, Status.SESSION_EXPIRED),
+            tuple(3L, Status.OK),
+            tuple(9L, Status.SESSION_EXPIRED));
+    assertThat(value("k")).isEqualTo("ab");
+    for (long id : new long[] {1, 3, 4, 9}) {
+      assertThat(other.session(id)).isEqualTo(sm.session(id));
+    }
+  }
+
+  @Test
+  void aWriteNamingAnUnknownSessionIsSessionExpiredWhateverItsSequence() {
+    for (long seq : new long[] {1, 2}) {
+      Applied r = one(next(7, seq, 0, put("k", "v")));
+      assertThat(r.status()).isEqualTo(Status.SESSION_EXPIRED);
+      assertThat(r.result().getMessage())
+          .isEqualTo(
+              "the session of client 7 is unknown (never registered, expired or evicted); sequence "
+                  + seq
+                  + " was not applied now, register a new session");
+    }
     assertThat(value("k")).isNull();
     assertThat(sm.sessionCount()).isZero();
 
@@ -308,39 +398,95 @@ class KvStateMachineTest {
     assertThat(sm.sessionCount()).isZero();
   }
 
+  /**
+   * The hole registration closes: a first write (sequence 1) applied, its session evicted by the
+   * cap before the client heard the answer, then the retry. Without registration sequence 1 opened
+   * a new session and the APPEND applied twice.
+   */
+  @Test
+  void aFirstWriteRetriedAfterItsSessionWasEvictedIsSessionExpiredAndNotApplied() {
+    reopenWith(new Options(Duration.ofMinutes(10), 2));
+    long c = register(0);
+    assertThat(one(next(c, 1, 0, append("k", "a"))).status()).isEqualTo(Status.OK);
+    // Two other clients register: the cap of 2 evicts c, the least recently seen.
+    register(0);
+    ApplyResult evicting = sm.apply(List.of(next(registration(0))));
+    assertThat(evicting.evictedSessions()).isEqualTo(1);
+    assertThat(sm.session(c)).isEmpty();
+
+    Applied retry = one(next(c, 1, 0, append("k", "a")));
+    assertThat(retry.status()).isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(retry.duplicate()).isFalse();
+    assertThat(value("k")).as("applied once").isEqualTo("a");
+    assertThat(sm.session(c)).as("and no session reopened").isEmpty();
+  }
+
+  @Test
+  void aFirstWriteRetriedAfterItsSessionExpiredIsSessionExpiredAndNotApplied() {
+    reopenWith(new Options(Duration.ofSeconds(10), 100));
+    long c = register(1_000);
+    assertThat(one(next(c, 1, 1_000, append("k", "a"))).status()).isEqualTo(Status.OK);
+    // The retry reaches the log more than the TTL later (a long partition): the session is gone.
+    Applied retry = one(next(c, 1, 20_000, append("k", "a")));
+    assertThat(retry.status()).isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(value("k")).isEqualTo("a");
+    assertThat(sm.sessionCount()).isZero();
+  }
+
+  /**
+   * Entries proposed before registration existed (no {@code registered_sessions}) keep their rule,
+   * so a log written then replays as it was applied: sequence 1 of an unknown client starts a
+   * session.
+   */
+  @Test
+  void anEntryProposedBeforeRegistrationStartsItsSessionAtSequenceOne() {
+    Applied first = one(next(put("k", "1").setClientId(7).setSequence(1)));
+    assertThat(first.status()).isEqualTo(Status.OK);
+    assertThat(sm.session(7)).isPresent();
+    Applied second = one(next(put("k", "2").setClientId(7).setSequence(2)));
+    assertThat(second.status()).isEqualTo(Status.OK);
+    assertThat(one(next(put("k", "3").setClientId(8).setSequence(2))).status())
+        .isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(value("k")).isEqualTo("2");
+  }
+
   @Test
   void aRetryOfAnAppliedSequenceWithAnotherCommandIsAConflictNotOk() {
-    Applied first = one(next(7, 1, 1000, put("k", "1")));
-    long seenAt = sm.session(7).orElseThrow().getLastSeenIndex();
+    long c = register(0);
+    Applied first = one(next(c, 1, 1000, put("k", "1")));
+    long seenAt = sm.session(c).orElseThrow().getLastSeenIndex();
     for (KvCommand.Builder other : List.of(put("k", "2"), put("j", "1"), append("k", "1"))) {
-      Applied conflict = one(next(7, 1, 2000, other));
+      Applied conflict = one(next(c, 1, 2000, other));
       assertThat(conflict.status()).isEqualTo(Status.INVALID_ARGUMENT);
       assertThat(conflict.duplicate()).isFalse();
       assertThat(conflict.result().getMessage())
-          .contains("conflicting retry: sequence 1 of client 7")
+          .contains("conflicting retry: sequence 1 of client " + Long.toHexString(c))
           .contains("was not applied");
     }
     assertThat(value("k")).isEqualTo("1");
     assertThat(value("j")).isNull();
-    assertThat(sm.session(7).orElseThrow().getLastSeenIndex())
+    assertThat(sm.session(c).orElseThrow().getLastSeenIndex())
         .as("a conflict changes nothing, not even the session")
         .isEqualTo(seenAt);
     // The true retry still gets the cached result, after a restart too.
     reopen();
-    Applied retry = one(next(7, 1, 3000, put("k", "1")));
+    Applied retry = one(next(c, 1, 3000, put("k", "1")));
     assertThat(retry.duplicate()).isTrue();
     assertThat(retry.result()).isEqualTo(first.result());
-    assertThat(one(next(7, 1, 3000, delete("k"))).status()).isEqualTo(Status.INVALID_ARGUMENT);
+    assertThat(one(next(c, 1, 3000, delete("k"))).status()).isEqualTo(Status.INVALID_ARGUMENT);
   }
 
   @Test
   void aConflictIsDecidedTheSameOnEveryReplica() {
+    Entry registration = next(registration(1000));
+    long c = registration.getIndex();
     List<Entry> log =
         List.of(
-            next(7, 1, 1000, append("k", "a")),
-            next(7, 1, 1000, append("k", "b")),
-            next(7, 1, 1000, append("k", "a")),
-            next(7, 2, 1000, append("k", "c")));
+            registration,
+            next(c, 1, 1000, append("k", "a")),
+            next(c, 1, 1000, append("k", "b")),
+            next(c, 1, 1000, append("k", "a")),
+            next(c, 2, 1000, append("k", "c")));
     KvStateMachine other =
         new KvStateMachine(new MemoryKvEngine(), Options.defaults()); // another replica's
     ApplyResult here = sm.apply(log);
@@ -348,7 +494,7 @@ class KvStateMachineTest {
     assertThat(there.results()).isEqualTo(here.results());
     assertThat(here.results())
         .extracting(Applied::status)
-        .containsExactly(Status.OK, Status.INVALID_ARGUMENT, Status.OK, Status.OK);
+        .containsExactly(Status.OK, Status.OK, Status.INVALID_ARGUMENT, Status.OK, Status.OK);
     assertThat(value("k")).isEqualTo("ac");
   }
 
@@ -364,8 +510,9 @@ class KvStateMachineTest {
 
   @Test
   void failedOperationsAreCachedToo() {
-    one(next(7, 1, 0, put("", "v")));
-    Applied retry = one(next(7, 1, 0, put("", "v")));
+    long c = register(0);
+    one(next(c, 1, 0, put("", "v")));
+    Applied retry = one(next(c, 1, 0, put("", "v")));
     assertThat(retry.duplicate()).isTrue();
     assertThat(retry.status()).isEqualTo(Status.INVALID_ARGUMENT);
   }
@@ -467,30 +614,30 @@ class KvStateMachineTest {
   @Test
   void sessionsExpireByLeaderTime() {
     reopenWith(new Options(Duration.ofSeconds(10), 100));
-    one(next(1, 1, 1_000, put("a", "1")));
-    one(next(2, 1, 5_000, put("b", "1")));
-    // 10 s after client 1's write: not more than the TTL, it stays.
-    one(next(3, 1, 11_000, put("c", "1")));
+    long c1 = register(1_000);
+    long c2 = register(5_000);
+    // 10 s after client 1 registered: not more than the TTL, it stays.
+    long c3 = register(11_000);
     assertThat(sm.sessionCount()).isEqualTo(3);
     // A leader with a slower clock does not move the clock back (and expires nothing).
-    one(next(3, 2, 2_000, put("c", "2")));
+    one(next(c3, 1, 2_000, put("c", "1")));
     assertThat(sm.clockMillis()).isEqualTo(11_000);
-    assertThat(sm.session(3).orElseThrow().getLastSeenMillis()).isEqualTo(11_000);
+    assertThat(sm.session(c3).orElseThrow().getLastSeenMillis()).isEqualTo(11_000);
     // 11.001 s after client 1: gone. Client 2 is still within its TTL.
-    ApplyResult r = sm.apply(List.of(next(3, 3, 11_001, put("c", "3"))));
+    ApplyResult r = sm.apply(List.of(next(c3, 2, 11_001, put("c", "2"))));
     assertThat(r.expiredSessions()).isEqualTo(1);
-    assertThat(sm.session(1)).isEmpty();
-    assertThat(sm.session(2)).isPresent();
+    assertThat(sm.session(c1)).isEmpty();
+    assertThat(sm.session(c2)).isPresent();
     assertThat(sm.sessionCount()).isEqualTo(2);
 
-    // Client 1's next write finds no session: refused, as its retry could have been a duplicate.
-    Applied late = one(next(1, 2, 11_002, put("a", "2")));
+    // Client 1's first write finds no session: refused, as its retry could have been a duplicate.
+    Applied late = one(next(c1, 1, 11_002, put("a", "1")));
     assertThat(late.status()).isEqualTo(Status.SESSION_EXPIRED);
-    assertThat(value("a")).isEqualTo("1");
+    assertThat(value("a")).isNull();
 
     // The expiry was durable with the rest.
     reopenWith(options);
-    assertThat(sm.session(1)).isEmpty();
+    assertThat(sm.session(c1)).isEmpty();
     assertThat(sm.sessionCount()).isEqualTo(2);
     assertThat(sm.clockMillis()).isEqualTo(11_002);
   }
@@ -498,38 +645,39 @@ class KvStateMachineTest {
   @Test
   void aClientsOwnIdleTimeExpiresItsSession() {
     reopenWith(new Options(Duration.ofSeconds(10), 100));
-    one(next(1, 1, 1_000, append("a", "x")));
-    // The same client's retry after more than the TTL: the session is gone first.
-    Applied retry = one(next(1, 1, 20_000, append("a", "x")));
-    // Sequence 1 starts a new session (a client never retries for longer than the TTL).
-    assertThat(retry.duplicate()).isFalse();
-    Applied later = one(next(1, 2, 40_000, append("a", "y")));
+    long c = register(1_000);
+    one(next(c, 1, 1_000, append("a", "x")));
+    Applied later = one(next(c, 2, 20_000, append("a", "y")));
     assertThat(later.status()).isEqualTo(Status.SESSION_EXPIRED);
+    assertThat(value("a")).isEqualTo("x");
   }
 
   @Test
   void sessionsAreBoundedEvictingTheLeastRecentlySeen() {
     reopenWith(new Options(Duration.ofMinutes(10), 3));
-    one(next(1, 1, 0, put("k", "1")));
-    one(next(2, 1, 0, put("k", "2")));
-    one(next(3, 1, 0, put("k", "3")));
-    one(next(1, 2, 0, put("k", "1")));
-    ApplyResult r = sm.apply(List.of(next(4, 1, 0, put("k", "4"))));
+    long c1 = register(0);
+    long c2 = register(0);
+    long c3 = register(0);
+    one(next(c1, 1, 0, put("k", "1")));
+    ApplyResult r = sm.apply(List.of(next(registration(0))));
+    long c4 = r.results().get(0).clientId();
     assertThat(r.evictedSessions()).isEqualTo(1);
-    assertThat(sm.session(2)).isEmpty();
-    assertThat(sm.session(1)).isPresent();
-    assertThat(sm.session(3)).isPresent();
-    assertThat(sm.session(4)).isPresent();
+    assertThat(sm.session(c2)).isEmpty();
+    assertThat(sm.session(c1)).isPresent();
+    assertThat(sm.session(c3)).isPresent();
+    assertThat(sm.session(c4)).isPresent();
 
-    for (long c = 100; c < 1100; c++) {
-      one(next(c, 1, 0, put("k", "x")));
+    long last = 0;
+    for (int i = 0; i < 1000; i++) {
+      last = register(0);
+      one(next(last, 1, 0, put("k", "x")));
       assertThat(sm.sessionCount()).isLessThanOrEqualTo(3);
     }
     assertThat(sm.sessionCount()).isEqualTo(3);
     assertThat(sessionKeys()).hasSize(3);
     reopenWith(options);
     assertThat(sm.sessionCount()).isEqualTo(3);
-    assertThat(sm.session(1099)).isPresent();
+    assertThat(sm.session(last)).isPresent();
   }
 
   /**
@@ -544,6 +692,7 @@ class KvStateMachineTest {
     List<Entry> log = new ArrayList<>();
     long time = 1_000;
     long[] seq = new long[30];
+    long[] id = new long[seq.length];
     KvCommand[] sent = new KvCommand[seq.length];
     for (long i = 1; i <= 3000; i++) {
       if (random.nextInt(20) == 0) {
@@ -552,6 +701,14 @@ class KvStateMachineTest {
       }
       time += random.nextInt(40) - 10; // leaders' clocks drift back sometimes
       int client = random.nextInt(seq.length);
+      // A client registers before its first write (§6.3), and now and then again (as after an
+      // expiry); its writes name the index of its registration.
+      if (id[client] == 0 || random.nextInt(50) == 0) {
+        log.add(entry(i, 1, registration(time)));
+        id[client] = i;
+        seq[client] = 0;
+        continue;
+      }
       // Mostly the next sequence; sometimes a retry (now and then a conflicting one: another
       // command under the same sequence), a stale one, or one after a long silence.
       int dice = random.nextInt(10);
@@ -576,7 +733,13 @@ class KvStateMachineTest {
         sent[client] = op.clone().build();
       }
       log.add(
-          entry(i, 1, op.setClientId(client).setSequence(seq[client]).setLeaderTimeMillis(time)));
+          entry(
+              i,
+              1,
+              op.setClientId(id[client])
+                  .setSequence(seq[client])
+                  .setLeaderTimeMillis(time)
+                  .setRegisteredSessions(true)));
     }
 
     List<Applied> mine = new ArrayList<>();

@@ -79,6 +79,8 @@ class MemoryKvEngineTest {
         cmd.setAppend(KvCommand.Append.newBuilder().setKey(key).setValue(value));
       } else if (op < 97) {
         cmd.setDelete(KvCommand.Delete.newBuilder().setKey(key));
+      } else if (op < 99) {
+        cmd.setRegisterClient(KvCommand.RegisterClient.getDefaultInstance()); // §6.3
       } // else: no operation
       entries.add(e.setType(EntryType.ENTRY_NORMAL).setData(cmd.build().toByteString()).build());
     }

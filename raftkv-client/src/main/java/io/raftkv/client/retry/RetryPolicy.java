@@ -20,9 +20,12 @@ import java.util.random.RandomGenerator;
  *   <li>Everything happens within one overall deadline ({@link #timeoutNanos()}); each attempt
  *       within {@link #attemptTimeoutNanos()} and what is left of it.
  *   <li>A write keeps its session's (client id, sequence) on every attempt, so it applies at most
- *       once. A write that may have been applied is never reported as failed: it ends with {@link
- *       OutcomeUnknownException}. On SESSION_EXPIRED a new session starts; the write is sent again
- *       under it only if no earlier attempt can have reached the log.
+ *       once. Without a session (the first write, or after an expiry) the operation first registers
+ *       one (RegisterClient through the log, dissertation §6.3; {@link Operation#registering()}),
+ *       routed and retried the same way: a lost registration leaves at most an unused session. A
+ *       write that may have been applied is never reported as failed: it ends with {@link
+ *       OutcomeUnknownException}. On SESSION_EXPIRED a new session is registered and the write sent
+ *       again under it only if no earlier attempt can have reached the log.
  * </ul>
  *
  * <p>Thread-safety: the policy is immutable; an {@link Operation} belongs to one caller. No clock,
@@ -60,9 +63,21 @@ public record RetryPolicy(
    * @param message a one-line explanation
    * @param leaderHint with NOT_LEADER: the leader's address when the server knows it, else ""
    * @param fromServer whether a server answered (false: a transport failure)
+   * @param clientId with OK to a registration: the new session's client id, else 0
    */
   public record Answer(
-      String server, Status status, String message, String leaderHint, boolean fromServer) {
+      String server,
+      Status status,
+      String message,
+      String leaderHint,
+      boolean fromServer,
+      long clientId) {
+
+    /** An answer that names no client id. */
+    public Answer(
+        String server, Status status, String message, String leaderHint, boolean fromServer) {
+      this(server, status, message, leaderHint, fromServer, 0);
+    }
 
     /** A server's response. */
     public static Answer of(String server, KvResponse r) {
@@ -70,7 +85,8 @@ public record RetryPolicy(
       if (message.isEmpty() && r.getStatus() != Status.OK) {
         message = defaultMessage(r.getStatus());
       }
-      return new Answer(server, r.getStatus(), message, r.getLeaderAddress(), true);
+      return new Answer(
+          server, r.getStatus(), message, r.getLeaderAddress(), true, r.getClientId());
     }
 
     /** No response: the call failed in transport, with the client's reading of why. */
@@ -106,7 +122,10 @@ public record RetryPolicy(
     }
   }
 
-  /** A write (PUT, APPEND, DELETE) under {@code session}, which takes its next sequence now. */
+  /**
+   * A write (PUT, APPEND, DELETE) under {@code session}, which takes its next sequence now, or once
+   * a session is registered if it has none.
+   */
   public Operation write(
       String op,
       ServerRouting routing,
@@ -160,7 +179,15 @@ public record RetryPolicy(
       this.deadline = now + timeoutNanos;
       this.random = random;
       this.target = fixed != null ? fixed : routing.firstTarget();
-      this.session = writes != null ? writes.next() : null;
+      this.session = writes != null && writes.registered() ? writes.next() : null;
+    }
+
+    /**
+     * Whether the next attempt registers a session (a RegisterClient request) rather than sending
+     * the write: a write without a session registers one first (§6.3).
+     */
+    public boolean registering() {
+      return writes != null && session == null;
     }
 
     /** The server to try next. */
@@ -168,7 +195,10 @@ public record RetryPolicy(
       return target;
     }
 
-    /** A write's session header for the next attempt (the same on every retry of one write). */
+    /**
+     * A write's session header for the next attempt (the same on every retry of one write); null
+     * while {@link #registering()}.
+     */
     public SessionHeader session() {
       return session;
     }
@@ -181,6 +211,9 @@ public record RetryPolicy(
     /** Decides what follows {@code a}, given at {@code now}. */
     public Decision onAnswer(Answer a, long now) {
       last = a;
+      if (registering()) {
+        return afterRegister(a, now);
+      }
       return writes != null ? afterWrite(a, now) : afterRead(a, now);
     }
 
@@ -202,6 +235,41 @@ public record RetryPolicy(
         return new KvException(Status.UNAVAILABLE, op + " was not attempted");
       }
       return writes != null && maybeApplied ? unknownAtDeadline(last) : deadlineFailure(last);
+    }
+
+    /**
+     * After a registration attempt. The write itself has not been sent under a live session, so
+     * nothing of it can have applied here (an expiry after an attempt that may have applied ends
+     * the operation before registering): failures are definite. A registration that may have
+     * applied without an answer only leaves an unused session, which expires.
+     */
+    private Decision afterRegister(Answer a, long now) {
+      switch (a.status()) {
+        case OK -> {
+          if (a.clientId() == 0) {
+            return Decision.fail(
+                new KvException(
+                    Status.INTERNAL,
+                    op
+                        + " not sent: "
+                        + a.server()
+                        + " registered a session without naming its client id"));
+          }
+          routing.leaderIs(a.server());
+          writes.registered(a.clientId());
+          session = writes.next();
+          return Decision.retry(0); // the write, at once, to the leader that registered it
+        }
+        case INVALID_ARGUMENT, INTERNAL, SESSION_EXPIRED, NO_KEY -> {
+          return Decision.fail(
+              new KvException(
+                  a.status(), op + " not sent: registering a session failed: " + a.message()));
+        }
+        case NOT_LEADER -> notLeader(a);
+        default -> failed(a.server());
+      }
+      long delay = pause(now);
+      return delay >= 0 ? Decision.retry(delay) : Decision.fail(deadlineFailure(a));
     }
 
     private Decision afterWrite(Answer a, long now) {
@@ -227,7 +295,7 @@ public record RetryPolicy(
         case SESSION_EXPIRED -> {
           routing.leaderIs(a.server());
           // This attempt changed nothing; an earlier one may have been applied, though.
-          writes.renew();
+          writes.expired();
           if (maybeApplied) {
             return Decision.fail(
                 new OutcomeUnknownException(
@@ -241,8 +309,8 @@ public record RetryPolicy(
             return Decision.fail(new KvException(Status.SESSION_EXPIRED, a.message()));
           }
           renewed = true;
-          session = writes.next();
-          return Decision.retry(0); // nothing was applied: send it again at once
+          session = null;
+          return Decision.retry(0); // nothing was applied: register, then send it again at once
         }
         case NOT_LEADER -> notLeader(a);
         default -> {

@@ -1,45 +1,51 @@
 package io.raftkv.client.retry;
 
 import io.raftkv.proto.kvs.SessionHeader;
-import java.util.function.LongSupplier;
 
 /**
- * A client's exactly-once session: a random non-zero 64-bit client id and the sequence number of
- * its last write (1, 2, 3...). Every attempt of one write carries the same (id, sequence), so the
- * cluster applies it at most once; SESSION_EXPIRED starts a new session (new id, sequence 1).
+ * A client's exactly-once session: the client id the cluster gave it when it registered
+ * (RegisterClient, dissertation §6.3: the index of the registration's log entry) and the sequence
+ * number of its last write (1, 2, 3...). Every attempt of one write carries the same (id,
+ * sequence), so the cluster applies it at most once. The client registers lazily, before its first
+ * write, and again after SESSION_EXPIRED: the cluster answers SESSION_EXPIRED to any write naming
+ * an id it has no session for, so an id is never made up by the client.
  *
  * <p>Not thread-safe: one write is outstanding per session, and the caller serializes them.
  */
 public final class WriteSession {
-  private final LongSupplier ids;
   private long clientId;
   private long lastSequence;
 
-  /** {@code ids}: where client ids come from (zeros and the current id are skipped). */
-  public WriteSession(LongSupplier ids) {
-    this.ids = ids;
+  /** Whether a session is registered (false before the first write and after an expiry). */
+  boolean registered() {
+    return clientId != 0;
   }
 
-  /** The session of the next write: a new sequence number (and a session if none yet). */
+  /** The cluster registered a session with this id: sequence numbers start at 1. */
+  void registered(long id) {
+    if (id == 0) {
+      throw new IllegalArgumentException("client id 0 means no session");
+    }
+    clientId = id;
+    lastSequence = 0;
+  }
+
+  /** The cluster has no session of this id any more: the next write registers a new one. */
+  void expired() {
+    clientId = 0;
+    lastSequence = 0;
+  }
+
+  /** The session of the next write: a new sequence number. */
   SessionHeader next() {
     if (clientId == 0) {
-      renew();
+      throw new IllegalStateException("no session is registered");
     }
     lastSequence++;
     return SessionHeader.newBuilder().setClientId(clientId).setSequence(lastSequence).build();
   }
 
-  /** Starts a new session: a new client id, sequence numbers from 1 again. */
-  void renew() {
-    long id;
-    do {
-      id = ids.getAsLong();
-    } while (id == 0 || id == clientId);
-    clientId = id;
-    lastSequence = 0;
-  }
-
-  /** The current client id (0 before the first write). */
+  /** The current client id (0 when none is registered). */
   public long clientId() {
     return clientId;
   }

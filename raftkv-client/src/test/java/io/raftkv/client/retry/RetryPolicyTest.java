@@ -13,7 +13,6 @@ import io.raftkv.proto.kvs.Status;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongUnaryOperator;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
@@ -29,8 +28,14 @@ class RetryPolicyTest {
   private final RetryPolicy policy = new RetryPolicy(1_000 * MS, 200 * MS, 10 * MS, 40 * MS);
 
   private final ServerRouting routing = new ServerRouting(List.of("a", "b", "c"));
-  private final AtomicLong ids = new AtomicLong(100);
-  private final WriteSession session = new WriteSession(ids::incrementAndGet);
+
+  /** Registered as client 101 (most tests are about what follows registration). */
+  private final WriteSession session = new WriteSession();
+
+  {
+    session.registered(101);
+  }
+
   private final SplittableRandom random = new SplittableRandom(1);
 
   private static Answer server(String server, Status status) {
@@ -39,6 +44,10 @@ class RetryPolicyTest {
 
   private static Answer notLeader(String server, String hint) {
     return new Answer(server, Status.NOT_LEADER, "not the leader", hint, true);
+  }
+
+  private static Answer registered(String server, long clientId) {
+    return new Answer(server, Status.OK, "", "", true, clientId);
   }
 
   private static Answer lost(String server) {
@@ -162,13 +171,15 @@ class RetryPolicyTest {
   }
 
   @Test
-  void aSessionExpiredBeforeAnyAttemptCouldApplyIsRetriedAtOnceUnderANewSession() {
+  void aSessionExpiredBeforeAnyAttemptCouldApplyRegistersAgainAndResendsAtOnce() {
     RetryPolicy.Operation op = policy.write("PUT", routing, session, 0, random);
-    long oldId = op.session().getClientId();
     Decision d = op.onAnswer(server("a", Status.SESSION_EXPIRED), 0);
     assertThat(d).isEqualTo(new Decision(Decision.Kind.RETRY, 0, null));
-    assertThat(op.session().getClientId()).isNotEqualTo(oldId);
-    assertThat(op.session().getSequence()).isEqualTo(1);
+    assertThat(op.registering()).isTrue();
+    assertThat(session.clientId()).isZero();
+    assertThat(op.onAnswer(registered("a", 102), 0)).isEqualTo(Decision.retry(0));
+    assertThat(op.registering()).isFalse();
+    assertThat(op.session()).isEqualTo(header(102, 1));
     // A second expiry in a row: give up, definitely (nothing was applied).
     Decision again = op.onAnswer(server("a", Status.SESSION_EXPIRED), 0);
     assertThat(again.kind()).isEqualTo(Decision.Kind.FAIL);
@@ -181,7 +192,57 @@ class RetryPolicyTest {
     op.onAnswer(lost("a"), 0);
     Decision d = op.onAnswer(server("b", Status.SESSION_EXPIRED), 0);
     assertThat(d.error()).isInstanceOf(OutcomeUnknownException.class);
-    assertThat(session.lastSequence()).as("a new session starts for the next write").isZero();
+    assertThat(session.clientId()).as("the next write registers a new session").isZero();
+    assertThat(policy.write("PUT", routing, session, 0, random).registering()).isTrue();
+  }
+
+  @Test
+  void aWriteWithoutASessionRegistersOneFirstAndKeepsItForLaterWrites() {
+    WriteSession fresh = new WriteSession();
+    RetryPolicy.Operation op = policy.write("PUT", routing, fresh, 0, random);
+    assertThat(op.registering()).isTrue();
+    assertThat(op.session()).isNull();
+    // Registration is routed like a write: hints followed, failures retried elsewhere.
+    assertThat(op.onAnswer(notLeader("a", "c"), 0)).isEqualTo(Decision.retry(0));
+    assertThat(op.onAnswer(lost("c"), 0).kind()).isEqualTo(Decision.Kind.RETRY);
+    assertThat(op.registering()).isTrue();
+    String leader = op.target();
+    assertThat(op.onAnswer(registered(leader, 7), 0)).isEqualTo(Decision.retry(0));
+    assertThat(op.target()).as("the write goes to the leader that registered it").isEqualTo(leader);
+    assertThat(op.session()).isEqualTo(header(7, 1));
+    assertThat(op.onAnswer(server(leader, Status.OK), 0).kind()).isEqualTo(Decision.Kind.DONE);
+    RetryPolicy.Operation next = policy.write("PUT", routing, fresh, 0, random);
+    assertThat(next.registering()).isFalse();
+    assertThat(next.session()).isEqualTo(header(7, 2));
+  }
+
+  @Test
+  void aRegistrationThatNeverSucceedsFailsDefinitelyNothingOfTheWriteWasSent() {
+    RetryPolicy.Operation op = policy.write("APPEND", routing, new WriteSession(), 0, random);
+    op.onAnswer(Answer.transportFailure("a", Status.TIMEOUT, "a: no answer"), 0);
+    Decision last = op.onAnswer(server("b", Status.UNAVAILABLE), 999 * MS);
+    assertThat(last.kind()).isEqualTo(Decision.Kind.FAIL);
+    assertThat(last.error().outcomeUnknown()).isFalse();
+    assertThat(op.giveUp().outcomeUnknown()).isFalse();
+    RetryPolicy.Operation refused = policy.write("PUT", routing, new WriteSession(), 0, random);
+    Decision bad = refused.onAnswer(server("a", Status.INTERNAL), 0);
+    assertThat(bad.error().outcomeUnknown()).isFalse();
+    assertThat(bad.error().getMessage())
+        .isEqualTo("PUT not sent: registering a session failed: INTERNAL");
+  }
+
+  @Test
+  void aRegistrationAnsweredWithoutAClientIdIsAFailure() {
+    RetryPolicy.Operation op = policy.write("PUT", routing, new WriteSession(), 0, random);
+    Decision d = op.onAnswer(server("a", Status.OK), 0);
+    assertThat(d.kind()).isEqualTo(Decision.Kind.FAIL);
+    assertThat(d.error().status()).isEqualTo(Status.INTERNAL);
+    assertThat(d.error().getMessage())
+        .isEqualTo("PUT not sent: a registered a session without naming its client id");
+  }
+
+  private static SessionHeader header(long clientId, long sequence) {
+    return SessionHeader.newBuilder().setClientId(clientId).setSequence(sequence).build();
   }
 
   @Test

@@ -1,44 +1,53 @@
 package io.raftkv.client.retry;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 import io.raftkv.proto.kvs.SessionHeader;
-import java.util.PrimitiveIterator;
-import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
-/** A client's exactly-once session: its id, its sequence numbers, and a new session on expiry. */
+/**
+ * A client's exactly-once session: the id the cluster registered (§6.3), its sequence numbers, and
+ * its loss on expiry.
+ */
 class WriteSessionTest {
-  private final PrimitiveIterator.OfLong ids = LongStream.of(0, 7, 7, 9).iterator();
-  private final WriteSession session = new WriteSession(ids::nextLong);
+  private final WriteSession session = new WriteSession();
 
   private static SessionHeader header(long clientId, long sequence) {
     return SessionHeader.newBuilder().setClientId(clientId).setSequence(sequence).build();
   }
 
   @Test
-  void noSessionExistsBeforeTheFirstWrite() {
+  void noSessionExistsBeforeTheClientRegisters() {
+    assertThat(session.registered()).isFalse();
     assertThat(session.clientId()).isZero();
     assertThat(session.lastSequence()).isZero();
+    assertThatIllegalStateException().isThrownBy(session::next);
   }
 
   @Test
-  void theFirstWriteStartsASessionWithANonZeroIdAndLaterWritesKeepIt() {
-    // 0 means "no session" on the wire: it is skipped.
+  void aRegisteredSessionNumbersItsWritesFromOne() {
+    session.registered(7);
     assertThat(session.next()).isEqualTo(header(7, 1));
     assertThat(session.clientId()).isEqualTo(7);
-    assertThat(session.lastSequence()).isEqualTo(1);
     assertThat(session.next()).isEqualTo(header(7, 2));
     assertThat(session.lastSequence()).isEqualTo(2);
   }
 
   @Test
-  void aRenewedSessionHasANewIdAndStartsItsSequenceAgain() {
+  void anExpiredSessionIsForgottenAndANewRegistrationStartsAgainAtOne() {
+    session.registered(7);
     session.next();
-    session.renew();
-    // The supplier repeats the current id 7 once: a renewal never keeps the expired id.
-    assertThat(session.clientId()).isEqualTo(9);
-    assertThat(session.lastSequence()).isZero();
+    session.expired();
+    assertThat(session.registered()).isFalse();
+    assertThat(session.clientId()).isZero();
+    session.registered(9);
     assertThat(session.next()).isEqualTo(header(9, 1));
+  }
+
+  @Test
+  void clientIdZeroIsNoSession() {
+    assertThatIllegalArgumentException().isThrownBy(() -> session.registered(0));
   }
 }

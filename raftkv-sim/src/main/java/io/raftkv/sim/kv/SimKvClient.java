@@ -12,6 +12,7 @@ import io.raftkv.proto.kvs.DeleteRequest;
 import io.raftkv.proto.kvs.GetRequest;
 import io.raftkv.proto.kvs.KvResponse;
 import io.raftkv.proto.kvs.PutRequest;
+import io.raftkv.proto.kvs.RegisterClientRequest;
 import io.raftkv.proto.kvs.SessionHeader;
 import io.raftkv.proto.kvs.Status;
 import java.util.ArrayList;
@@ -21,8 +22,9 @@ import java.util.SplittableRandom;
 /**
  * A simulated client: one outstanding operation at a time, routed and retried by {@link
  * RetryPolicy} exactly as {@link io.raftkv.client.KvClient} does (leader memory, hints, backoff,
- * the same (client id, sequence) on every retry, unknown outcomes), over the simulated client links
- * of its {@link SimKvCluster}. Each client knows the servers in its own random order.
+ * sessions registered through the log before the first write and after an expiry, the same (client
+ * id, sequence) on every retry, unknown outcomes), over the simulated client links of its {@link
+ * SimKvCluster}. Each client knows the servers in its own random order.
  *
  * <p>A write whose outcome is unknown stays open in the history: it may have taken effect at any
  * point after its call, or never. A read without an answer and a write that failed definitely are
@@ -77,7 +79,7 @@ public final class SimKvClient {
       servers.set(i, servers.set(j, servers.get(i)));
     }
     this.routing = new ServerRouting(servers);
-    this.session = new WriteSession(() -> random.nextLong());
+    this.session = new WriteSession();
   }
 
   public int id() {
@@ -300,9 +302,12 @@ public final class SimKvClient {
     if (op instanceof KvInput.Get) {
       return GetRequest.newBuilder().setKey(key).build();
     }
+    if (retry.registering()) {
+      return RegisterClientRequest.getDefaultInstance();
+    }
     SessionHeader s = retry.session();
     if (isRetry && kv.sessionsBroken()) {
-      s = SessionHeader.newBuilder().setClientId(random.nextLong() | 1).setSequence(1).build();
+      s = SessionHeader.getDefaultInstance(); // no session: applied each time it reaches the log
     }
     if (op instanceof KvInput.Put p) {
       return PutRequest.newBuilder()

@@ -263,6 +263,8 @@ public final class SimKvCluster implements AutoCloseable {
       service.delete(r, reply);
     } else if (request instanceof GetRequest r) {
       service.get(r, reply);
+    } else if (request instanceof io.raftkv.proto.kvs.RegisterClientRequest r) {
+      service.registerClient(r, reply);
     } else {
       reply.accept(service.directGet((DirectGetRequest) request));
     }
@@ -300,9 +302,9 @@ public final class SimKvCluster implements AutoCloseable {
   }
 
   /**
-   * For the harness's own tests only: every retry of a write is sent under a brand-new session
-   * (client id, sequence 1), as a client that forgets exactly-once would, so a retried write whose
-   * first attempt was applied applies again.
+   * For the harness's own tests only: every retry of a write is sent without a session (client id
+   * 0), as a client that forgets exactly-once would, so a retried write whose first attempt was
+   * applied applies again.
    */
   public void breakSessionsForTesting() {
     sessionsBroken = true;
