@@ -283,7 +283,7 @@ final class NemesisRunner {
 
       Workload workload =
           new Workload(
-              cluster.endpoints(),
+              cluster::endpoints,
               config.clients(),
               config.seed(),
               clock,

@@ -30,7 +30,9 @@ final class Workload {
   /** The prefix of the keys the nemesis writes; the settle probe uses another key. */
   static final String KEY_PREFIX = "g";
 
-  private final List<String> endpoints;
+  /** The members' KV addresses now: they change as the nemesis replaces nodes. */
+  private final java.util.function.Supplier<List<String>> endpoints;
+
   private final int clients;
   private final long seed;
   private final LongSupplier clock;
@@ -46,7 +48,7 @@ final class Workload {
   private long start;
 
   Workload(
-      List<String> endpoints,
+      java.util.function.Supplier<List<String>> endpoints,
       int clients,
       long seed,
       LongSupplier clock,
@@ -54,7 +56,7 @@ final class Workload {
       Duration generation,
       long thinkMillis,
       Duration timeout) {
-    this.endpoints = List.copyOf(endpoints);
+    this.endpoints = endpoints;
     this.clients = clients;
     this.seed = seed;
     this.clock = clock;
@@ -88,11 +90,15 @@ final class Workload {
     }
   }
 
-  /** A client for this run's endpoints, starting at node {@code first}. */
+  /**
+   * A client for the members' endpoints as they are now (a client made later, after nodes were
+   * replaced, must not know only dead ones), starting at node {@code first}.
+   */
   KvClient newClient(int first) {
+    List<String> now = endpoints.get();
     List<String> order = new ArrayList<>();
-    for (int i = 0; i < endpoints.size(); i++) {
-      order.add(endpoints.get((first + i) % endpoints.size()));
+    for (int i = 0; i < now.size(); i++) {
+      order.add(now.get((first + i) % now.size()));
     }
     return KvClient.builder(order)
         .timeout(timeout)

@@ -115,7 +115,7 @@ class ChecksTest {
   void writeStallIsTheLongestGapBetweenAcknowledgedWrites() {
     Workload w =
         new Workload(
-            List.of("127.0.0.1:1"),
+            () -> List.of("127.0.0.1:1"),
             1,
             1,
             System::nanoTime,
