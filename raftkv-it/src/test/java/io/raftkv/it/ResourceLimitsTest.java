@@ -38,7 +38,19 @@ class ResourceLimitsTest {
     // when the bound was Integer.MAX_VALUE.
     Path big = dir.resolve("big.bin");
     Files.write(big, new byte[32 << 20]);
-    try (LocalCluster c = new LocalCluster(3, dir.resolve("cluster"))) {
+    // Long election timeouts: five clt JVMs starting at once and uploading 32 MiB each take both
+    // cores of a CI machine for a second or two; with the default timeouts a starved leader's
+    // heartbeats come late and a follower campaigns, which is about CPU, not about the limits.
+    try (LocalCluster c =
+        new LocalCluster(
+            3,
+            dir.resolve("cluster"),
+            "--election-timeout-min-ms",
+            "3000",
+            "--election-timeout-max-ms",
+            "6000",
+            "--heartbeat-ms",
+            "100")) {
       c.startAll(0);
       int leader = c.findLeader();
       assertThat(c.clt(leader, "-o", "PUT", "-k", "before", "-v", "1").exit()).isZero();
