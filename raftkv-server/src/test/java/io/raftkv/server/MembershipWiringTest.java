@@ -27,7 +27,6 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The server side of membership changes (dissertation chapter 4) on real nodes in one JVM: a node
@@ -110,41 +109,22 @@ class MembershipWiringTest {
 
   private KvServer start(
       int id, List<Integer> raft, int kvPort, boolean leader, boolean join, String cluster) {
-    List<String> args =
+    List<String> extra =
         new ArrayList<>(
             List.of(
-                "-r",
-                String.join(",", raft.stream().map(Object::toString).toList()),
-                "-i",
-                Integer.toString(id),
-                "-p",
-                Integer.toString(kvPort),
-                "--data-dir",
-                dir.resolve("node-" + id).toString(),
                 "--cluster-id",
                 cluster,
-                "--startup-grace-ms",
-                "0",
                 "--snapshot-entries",
                 "10",
                 "--snapshot-catchup-entries",
-                "0",
-                // Long election timeouts: on a loaded machine, short ones hold elections mid-test.
-                "--election-timeout-min-ms",
-                "1000",
-                "--election-timeout-max-ms",
-                "2000",
-                "--heartbeat-ms",
-                "100"));
+                "0"));
     if (leader) {
-      args.add("--leader");
+      extra.add("--leader");
     }
     if (join) {
-      args.add("--join");
+      extra.add("--join");
     }
-    SvrMain svr = new SvrMain();
-    new CommandLine(svr).parseArgs(args.toArray(String[]::new));
-    KvServer s = KvServer.start(svr.toConfig());
+    KvServer s = InProcessNodes.start(dir, id, raft, kvPort, extra);
     servers.add(s);
     return s;
   }

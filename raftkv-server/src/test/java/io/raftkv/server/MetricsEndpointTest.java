@@ -32,11 +32,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Real nodes in this JVM (RocksDB, gRPC on loopback, the metrics endpoint on a free port), scraped
@@ -207,32 +205,13 @@ class MetricsEndpointTest {
 
   /** Node {@code id} of a cluster whose raft ports are {@code raft}, configured as svr would be. */
   private KvServer start(int id, int[] raft, int kvsPort, boolean leader) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "-r",
-                Arrays.stream(raft).mapToObj(Integer::toString).collect(Collectors.joining(",")),
-                "-i",
-                Integer.toString(id),
-                "-p",
-                Integer.toString(kvsPort),
-                "--data-dir",
-                dir.resolve("node-" + id).toString(),
-                "--startup-grace-ms",
-                "0",
-                // Long election timeouts: on a loaded machine, short ones hold elections mid-test.
-                "--election-timeout-min-ms",
-                "1000",
-                "--election-timeout-max-ms",
-                "2000",
-                "--heartbeat-ms",
-                "100"));
-    if (leader) {
-      args.add("--leader");
-    }
-    SvrMain svr = new SvrMain();
-    new CommandLine(svr).parseArgs(args.toArray(String[]::new));
-    KvServer s = KvServer.start(svr.toConfig());
+    KvServer s =
+        InProcessNodes.start(
+            dir,
+            id,
+            Arrays.stream(raft).boxed().toList(),
+            kvsPort,
+            leader ? List.of("--leader") : List.of());
     servers.add(s);
     return s;
   }
