@@ -46,6 +46,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
   private final java.util.function.LongSupplier logBytes;
   private final MemberDirectory members;
   private final MembershipChangeRunner membership;
+  private final java.util.function.Supplier<? extends java.util.Collection<Integer>> dataHolders;
   private final long startNanos = System.nanoTime();
 
   AdminServiceImpl(
@@ -57,8 +58,10 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
       KvSnapshots snapshots,
       java.util.function.LongSupplier logBytes,
       MemberDirectory members,
-      MembershipChangeRunner membership) {
+      MembershipChangeRunner membership,
+      java.util.function.Supplier<? extends java.util.Collection<Integer>> dataHolders) {
     this.node = node;
+    this.dataHolders = dataHolders;
     this.config = config;
     this.transport = transport;
     this.chaos = chaos;
@@ -224,6 +227,7 @@ final class AdminServiceImpl extends AdminGrpc.AdminImplBase {
               .setTakenAtMillis(last.header().getTakenAtMillis()));
     }
     b.setLogBytes(Math.max(0, logBytes.getAsLong()));
+    b.addAllDataHolders(dataHolders.get());
     return b.build();
   }
 

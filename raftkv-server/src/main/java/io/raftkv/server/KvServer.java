@@ -8,6 +8,8 @@ import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.raftkv.node.Compaction;
 import io.raftkv.node.KvService;
 import io.raftkv.node.NodeRuntime;
+import io.raftkv.proto.raft.DataHolderAnswer;
+import io.raftkv.proto.raft.DataHolderQuery;
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Raft;
@@ -67,8 +69,11 @@ public final class KvServer implements AutoCloseable {
   private final Server kvsServer;
   private MetricsServer metricsServer;
 
-  /** Re-reads the TLS files (rotation without a restart); idle without TLS. */
-  private final ScheduledExecutorService tlsReloader;
+  /**
+   * Periodic chores off the loop: re-reading the TLS files (rotation without a restart), and
+   * handing the loop the leader's data-holder check.
+   */
+  private final ScheduledExecutorService housekeeping;
 
   private final TlsCredentials clientTls;
   private final TlsCredentials peerTls;
@@ -77,10 +82,10 @@ public final class KvServer implements AutoCloseable {
   private KvServer(ServerConfig config) {
     this.config = config;
     Security security = config.security();
-    this.tlsReloader =
+    this.housekeeping =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
-              Thread t = new Thread(r, "tls-reload-" + config.nodeId());
+              Thread t = new Thread(r, "housekeeping-" + config.nodeId());
               t.setDaemon(true);
               return t;
             });
@@ -88,16 +93,23 @@ public final class KvServer implements AutoCloseable {
       this.clientTls =
           security.client() == null
               ? null
-              : TlsCredentials.load(security.client(), security.tlsReloadMillis(), tlsReloader);
+              : TlsCredentials.load(security.client(), security.tlsReloadMillis(), housekeeping);
       this.peerTls =
           security.peer() == null
               ? null
-              : TlsCredentials.load(security.peer(), security.tlsReloadMillis(), tlsReloader);
+              : TlsCredentials.load(security.peer(), security.tlsReloadMillis(), housekeeping);
     } catch (RuntimeException e) {
-      tlsReloader.shutdownNow();
+      housekeeping.shutdownNow();
       throw e;
     }
     this.peerChannels = new PeerChannels(config.nodeId(), config.clusterId(), peerTls);
+    try {
+      // Before the directory is created: a refused node must find it empty again next time.
+      LostDataCheck.run(config, peerChannels);
+    } catch (RuntimeException e) {
+      closeTls();
+      throw e;
+    }
     this.store =
         RocksStore.open(config.dataDir(), new NodeIdentity(config.clusterId(), config.nodeId()));
     try {
@@ -213,7 +225,11 @@ public final class KvServer implements AutoCloseable {
               credentials(peerTls),
               io.grpc.ServerInterceptors.intercept(
                   new RaftTransportService(
-                      config.nodeId(), m -> node.execute(rt -> rt.receive(m)), chaos, metrics),
+                      config.nodeId(),
+                      m -> node.execute(rt -> rt.receive(m)),
+                      chaos,
+                      metrics,
+                      this::answerDataHolderQuery),
                   peers),
               io.grpc.ServerInterceptors.intercept(snapshotReceiver, peers));
       this.kvsServer =
@@ -234,7 +250,8 @@ public final class KvServer implements AutoCloseable {
                       snapshots,
                       store::logBytes,
                       members,
-                      membership),
+                      membership,
+                      stateMachine::dataHolders),
                   // The last runs first: a disabled Chaos is refused to anyone.
                   new AdminGuard(
                       config.nodeId(),
@@ -248,6 +265,14 @@ public final class KvServer implements AutoCloseable {
     }
   }
 
+  private DataHolderAnswer answerDataHolderQuery(DataHolderQuery query) {
+    return DataHolderAnswer.newBuilder()
+        .setHeldData(stateMachine.dataHolders().contains(query.getNodeId()))
+        .setAnsweringId(config.nodeId())
+        .setAppliedIndex(stateMachine.appliedIndex())
+        .build();
+  }
+
   private static ServerCredentials credentials(TlsCredentials tls) {
     return tls == null ? InsecureServerCredentials.create() : tls.serverCredentials();
   }
@@ -259,7 +284,7 @@ public final class KvServer implements AutoCloseable {
     if (peerTls != null) {
       peerTls.close();
     }
-    tlsReloader.shutdownNow();
+    housekeeping.shutdownNow();
   }
 
   private io.grpc.ManagedChannel snapshotChannel(int peer) {
@@ -312,6 +337,12 @@ public final class KvServer implements AutoCloseable {
   public static KvServer start(ServerConfig config) {
     KvServer s = new KvServer(config);
     s.node.start();
+    DataHolderRecorder recorder = new DataHolderRecorder(s.stateMachine::dataHolders);
+    s.housekeeping.scheduleWithFixedDelay(
+        () -> s.node.execute(recorder::check),
+        DATA_HOLDER_CHECK_MILLIS,
+        DATA_HOLDER_CHECK_MILLIS,
+        TimeUnit.MILLISECONDS);
     log.info(
         "node {} up: raft {} ({}), kvs {}:{} ({}), data {}, chaos {}",
         config.nodeId(),
@@ -376,6 +407,12 @@ public final class KvServer implements AutoCloseable {
     log.error("fatal: {}; exiting", cause.toString());
     Runtime.getRuntime().halt(4);
   }
+
+  /**
+   * How often a leader looks for members that hold data and are not recorded as such: a new
+   * member's record lags its first acknowledgement by at most this (plus a commit).
+   */
+  private static final long DATA_HOLDER_CHECK_MILLIS = 200;
 
   /** The exit code of a node that found it lost acknowledged data (it must be replaced). */
   public static final int DATA_LOST_EXIT = 5;
@@ -509,6 +546,11 @@ public final class KvServer implements AutoCloseable {
 
   public ServerConfig config() {
     return config;
+  }
+
+  /** The members this node's state machine records as having held data ({@link LostDataCheck}). */
+  java.util.SortedSet<Integer> dataHolders() {
+    return stateMachine.dataHolders();
   }
 
   /** This node's instruments (tests read the rejection counters). */

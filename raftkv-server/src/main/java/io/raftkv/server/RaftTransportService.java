@@ -1,10 +1,13 @@
 package io.raftkv.server;
 
 import io.grpc.stub.StreamObserver;
+import io.raftkv.proto.raft.DataHolderAnswer;
+import io.raftkv.proto.raft.DataHolderQuery;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.RaftTransportGrpc;
 import io.raftkv.proto.raft.StreamEnd;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The inbound half of the peer transport: every message arriving on a peer's stream goes to the
@@ -19,12 +22,29 @@ final class RaftTransportService extends RaftTransportGrpc.RaftTransportImplBase
   private final Consumer<RaftMessage> node;
   private final Chaos chaos;
   private final Metrics metrics;
+  private final Function<DataHolderQuery, DataHolderAnswer> dataHolders;
 
-  RaftTransportService(int selfId, Consumer<RaftMessage> node, Chaos chaos, Metrics metrics) {
+  /**
+   * @param dataHolders answers a starting peer's question whether it has held data ({@link
+   *     LostDataCheck})
+   */
+  RaftTransportService(
+      int selfId,
+      Consumer<RaftMessage> node,
+      Chaos chaos,
+      Metrics metrics,
+      Function<DataHolderQuery, DataHolderAnswer> dataHolders) {
     this.selfId = selfId;
+    this.dataHolders = dataHolders;
     this.node = node;
     this.chaos = chaos;
     this.metrics = metrics;
+  }
+
+  @Override
+  public void checkDataHolder(DataHolderQuery query, StreamObserver<DataHolderAnswer> answer) {
+    answer.onNext(dataHolders.apply(query));
+    answer.onCompleted();
   }
 
   @Override

@@ -1,6 +1,5 @@
 package io.raftkv.server;
 
-import io.raftkv.proto.raft.ConfState;
 import io.raftkv.proto.raft.HardState;
 import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.proto.snapshot.CorruptSnapshotException;
@@ -72,8 +71,8 @@ final class SnapshotRestore {
       }
       snapshots.install(staged);
       // A new cluster: its members are the -r list, not the backed-up cluster's (as etcdctl
-      // snapshot restore takes --initial-cluster).
-      stateMachine.recordConfiguration(ConfState.getDefaultInstance());
+      // snapshot restore takes --initial-cluster), and none has held its data yet.
+      stateMachine.startNewCluster();
       RocksLogStorage log = new RocksLogStorage(store);
       // The log starts after the snapshot, in its term; everything in it is committed.
       log.persist(

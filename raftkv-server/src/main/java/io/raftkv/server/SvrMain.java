@@ -380,6 +380,10 @@ public final class SvrMain implements Callable<Integer> {
     KvServer server;
     try {
       server = KvServer.start(config);
+    } catch (LostDataCheck.DataLostException e) {
+      // Not 1 (a bad argument): a supervisor must not restart it blank, and the operator must act.
+      System.err.println("svr: " + e.getMessage());
+      return KvServer.DATA_LOST_EXIT;
     } catch (RuntimeException e) {
       System.err.println("svr: " + e.getMessage());
       return 1;

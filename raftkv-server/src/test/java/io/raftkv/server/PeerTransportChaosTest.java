@@ -39,7 +39,8 @@ class PeerTransportChaosTest {
                     1,
                     m -> arrived.add(new Arrival(m.getTerm(), System.nanoTime())),
                     receiverChaos,
-                    new Metrics(List.of(0, 1))))
+                    new Metrics(List.of(0, 1)),
+                    q -> io.raftkv.proto.raft.DataHolderAnswer.getDefaultInstance()))
             .build()
             .start();
     transport =

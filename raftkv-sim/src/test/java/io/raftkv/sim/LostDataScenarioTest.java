@@ -152,9 +152,10 @@ class LostDataScenarioTest {
   /**
    * What the core cannot see: a wiped node that is asked to vote before any leader's append reaches
    * it (here its leader is gone) has no way to know it lost anything, and its vote still elects a
-   * node without the committed entries. Closing this needs a check before the node takes part at
-   * all: the server's identity record (missing while its peers know the cluster, as etcd refuses a
-   * member that "has already been bootstrapped"). Until then this test pins the gap.
+   * node without the committed entries. The core cannot close this; the server narrows it with a
+   * check before the node takes part at all (its peers' record that it held data, as etcd refuses a
+   * member that "has already been bootstrapped": LostDataCheckTest in raftkv-server), which still
+   * cannot help when, as here, every node holding that record is gone. This test pins the gap.
    */
   @Test
   void aWipedNodeAskedToVoteBeforeAnyLeaderSpeaksIsBeyondTheCoresDetection() {

@@ -15,12 +15,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The replicated key-value state machine, kept in a {@link KvEngine}: in the server a {@link
@@ -193,6 +196,12 @@ public final class KvStateMachine {
   /** The configuration as of the applied index (the default instance: none applied yet). */
   private volatile ConfState configuration = ConfState.getDefaultInstance();
 
+  /**
+   * The members known to have held data (RecordDataHolders entries applied), ascending; an
+   * immutable copy, replaced after each batch that changes it.
+   */
+  private volatile SortedSet<Integer> dataHolders = Collections.emptySortedSet();
+
   /** Opens the state machine in {@code store} with {@link Options#defaults()}. */
   public KvStateMachine(RocksStore store) {
     this(store, Options.defaults());
@@ -259,6 +268,7 @@ public final class KvStateMachine {
         });
     clockMillis = applied.getClockMillis();
     configuration = applied.getConfiguration();
+    dataHolders = Collections.unmodifiableSortedSet(new TreeSet<>(applied.getDataHoldersList()));
     appliedTerm = applied.getTerm();
     appliedIndex = applied.getIndex();
     sessionCount = sessions.size();
@@ -289,22 +299,52 @@ public final class KvStateMachine {
   }
 
   /**
+   * The members known to have held data as of {@link #appliedIndex()}: a node with one of these ids
+   * that starts with an empty data directory lost its data (see kvs.proto's RecordDataHolders). Any
+   * thread.
+   */
+  public SortedSet<Integer> dataHolders() {
+    return dataHolders;
+  }
+
+  /**
    * Records {@code recorded} as the configuration as of the applied index, durably with it: after a
    * snapshot install (the snapshot's, §7), or the default instance after a restore from a backup (a
    * new cluster takes its members from its command line, as etcd's snapshot restore does). Apply
    * thread only.
    */
   public void recordConfiguration(ConfState recorded) {
-    try (KvEngine.Batch batch = engine.newBatch()) {
-      batch.putMeta(APPLIED_KEY, appliedState(appliedIndex, appliedTerm, recorded).toByteArray());
-      batch.commit();
-    }
-    configuration = recorded;
+    record(recorded, dataHolders);
   }
 
-  private AppliedState appliedState(long index, long term, ConfState conf) {
+  /**
+   * Makes this state (a backup just restored) the start of a new cluster: no configuration (the
+   * members come from the command line, as etcd's snapshot restore takes --initial-cluster) and no
+   * data holders (the new cluster's members have held none of its data yet, whatever their ids were
+   * in the backed-up one). Apply thread only.
+   */
+  public void startNewCluster() {
+    record(ConfState.getDefaultInstance(), Collections.emptySortedSet());
+  }
+
+  private void record(ConfState conf, SortedSet<Integer> holders) {
+    try (KvEngine.Batch batch = engine.newBatch()) {
+      batch.putMeta(
+          APPLIED_KEY, appliedState(appliedIndex, appliedTerm, conf, holders).toByteArray());
+      batch.commit();
+    }
+    configuration = conf;
+    dataHolders = holders;
+  }
+
+  private AppliedState appliedState(
+      long index, long term, ConfState conf, SortedSet<Integer> holders) {
     AppliedState.Builder b =
-        AppliedState.newBuilder().setIndex(index).setTerm(term).setClockMillis(clockMillis);
+        AppliedState.newBuilder()
+            .setIndex(index)
+            .setTerm(term)
+            .setClockMillis(clockMillis)
+            .addAllDataHolders(holders);
     if (conf.getVotersCount() > 0) {
       b.setConfiguration(conf);
     }
@@ -391,9 +431,12 @@ public final class KvStateMachine {
         term = e.getTerm();
       }
       long lastIndex = committed.get(committed.size() - 1).getIndex();
-      batch.putMeta(APPLIED_KEY, appliedState(lastIndex, term, conf).toByteArray());
+      SortedSet<Integer> holders =
+          b.newHolders == null ? dataHolders : Collections.unmodifiableSortedSet(b.newHolders);
+      batch.putMeta(APPLIED_KEY, appliedState(lastIndex, term, conf, holders).toByteArray());
       batch.commit();
       configuration = conf;
+      dataHolders = holders;
       appliedTerm = term;
       appliedIndex = lastIndex;
       sessionCount = sessions.size();
@@ -414,6 +457,9 @@ public final class KvStateMachine {
 
     int expired;
     int evicted;
+
+    /** The data holders as this batch leaves them; null while it changed none. */
+    TreeSet<Integer> newHolders;
   }
 
   private ConfState parseConfiguration(Entry e) {
@@ -459,6 +505,13 @@ public final class KvStateMachine {
 
     if (cmd.hasRegisterClient()) {
       return register(b, e);
+    }
+    if (cmd.hasRecordDataHolders()) {
+      if (b.newHolders == null) {
+        b.newHolders = new TreeSet<>(dataHolders);
+      }
+      b.newHolders.addAll(cmd.getRecordDataHolders().getNodeIdsList());
+      return new Applied(e.getIndex(), e.getTerm(), 0, 0, OK, false);
     }
     long clientId = cmd.getClientId();
     long seq = cmd.getSequence();

@@ -609,6 +609,31 @@ class KvStateMachineTest {
     assertThat(sm.appliedIndex()).isEqualTo(3);
   }
 
+  @Test
+  void recordedDataHoldersAccumulateSurviveAReopenAndAreClearedForANewCluster() {
+    KvCommand.Builder first =
+        KvCommand.newBuilder()
+            .setRecordDataHolders(KvCommand.RecordDataHolders.newBuilder().addNodeIds(2));
+    KvCommand.Builder more =
+        KvCommand.newBuilder()
+            .setRecordDataHolders(
+                KvCommand.RecordDataHolders.newBuilder().addNodeIds(0).addNodeIds(2));
+    var results =
+        sm.apply(List.of(entry(1, 1, first), entry(2, 1, put("k", "v")), entry(3, 1, more)));
+    assertThat(results.results()).allSatisfy(a -> assertThat(a.status()).isEqualTo(Status.OK));
+    assertThat(sm.dataHolders()).containsExactly(0, 2);
+    assertThat(sm.get("k".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isPresent();
+
+    reopen();
+    assertThat(sm.dataHolders()).containsExactly(0, 2);
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+
+    sm.startNewCluster();
+    reopen();
+    assertThat(sm.dataHolders()).isEmpty();
+    assertThat(sm.appliedIndex()).isEqualTo(3);
+  }
+
   // ---- session expiry and bounds ----
 
   @Test
