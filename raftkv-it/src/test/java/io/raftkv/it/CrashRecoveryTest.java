@@ -2,11 +2,14 @@ package io.raftkv.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -111,5 +114,43 @@ class CrashRecoveryTest {
       n++;
     }
     return n;
+  }
+
+  /**
+   * Issue 10, item 7, as a user meets it: a follower's data directory is deleted and it is started
+   * again with the same flags. Its peers record that it held data, so it stops at once with one
+   * line and exit code 5 (not 1: a supervisor must not restart it blank), creating nothing, and the
+   * cluster goes on without it.
+   */
+  @Test
+  void aFollowerWhoseDataDirectoryWasDeletedStopsWithExitCode5(@TempDir Path dir) throws Exception {
+    try (LocalCluster c = new LocalCluster(3, dir)) {
+      c.startAll(0);
+      int leader = c.findLeader();
+      assertThat(c.cltAny("-o", "PUT", "-k", "k", "-v", "v").exit()).isZero();
+      int wiped = (leader + 1) % c.size;
+      LocalCluster.await(
+          "the leader to record every member as a data holder",
+          Duration.ofSeconds(30),
+          () ->
+              LocalCluster.run(
+                      List.of("status", "-p", Integer.toString(c.kvsPorts[leader]), "--json"))
+                  .out()
+                  .contains("\"dataHolders\":[0,1,2]"));
+
+      c.kill(wiped);
+      try (Stream<Path> files = Files.walk(c.dataDir(wiped))) {
+        for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(f);
+        }
+      }
+      c.start(wiped, false);
+      assertThat(c.awaitExit(wiped, Duration.ofSeconds(60))).as(c.logs()).isEqualTo(5);
+      assertThat(c.log(wiped))
+          .contains("svr: node " + wiped + " lost its data: node ")
+          .contains("replace it as a new member (clt member replace)");
+      assertThat(Files.exists(c.dataDir(wiped))).isFalse();
+      assertThat(c.cltAny("-o", "PUT", "-k", "k2", "-v", "v2").exit()).isZero();
+    }
   }
 }

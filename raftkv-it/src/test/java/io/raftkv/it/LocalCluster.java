@@ -183,6 +183,21 @@ final class LocalCluster implements AutoCloseable {
     return p.exitValue();
   }
 
+  /** Waits for node {@code i}'s process to end by itself and returns its exit code. */
+  int awaitExit(int i, Duration limit) throws InterruptedException {
+    Process p = servers[i];
+    if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("node " + i + " still runs after " + limit + "\n" + logs());
+    }
+    servers[i] = null;
+    return p.exitValue();
+  }
+
+  /** Node {@code i}'s data directory (svr's default, under the cluster's directory). */
+  Path dataDir(int i) {
+    return dir.resolve("data").resolve("node-" + i);
+  }
+
   boolean isRunning(int i) {
     return servers[i] != null && servers[i].isAlive();
   }
