@@ -157,6 +157,7 @@ final class KvSnapshots {
     }
 
     void flush() throws IOException {
+      DiskReserve.ensure(store.directory(), bytes, "staging a snapshot");
       try {
         store.db().write(store.stagingWrite(), batch);
       } catch (RocksDBException e) {

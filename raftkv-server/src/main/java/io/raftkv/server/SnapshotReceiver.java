@@ -5,6 +5,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.SnapshotMeta;
+import io.raftkv.proto.snapshot.CorruptSnapshotException;
 import io.raftkv.proto.snapshot.SnapshotAck;
 import io.raftkv.proto.snapshot.SnapshotChunk;
 import io.raftkv.proto.snapshot.SnapshotTransportGrpc;
@@ -161,12 +162,16 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
         Files.createDirectories(directory);
         SnapshotMeta meta = m.getInstallSnapshot().getMeta();
         part = directory.resolve("incoming-" + meta.getIndex() + "-" + meta.getTerm() + ".part");
-        file =
-            FileChannel.open(
-                part,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
+        try {
+          file =
+              FileChannel.open(
+                  part,
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.TRUNCATE_EXISTING,
+                  StandardOpenOption.WRITE);
+        } catch (IOException e) {
+          throw diskFailure(e);
+        }
       }
       if (chunk.getOffset() != offset) {
         throw new IOException(
@@ -177,10 +182,15 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
       if ((int) crc.getValue() != chunk.getCrc32C()) {
         throw new IOException("the chunk at offset " + offset + " fails its checksum");
       }
-      for (java.nio.ByteBuffer b : chunk.getData().asReadOnlyByteBufferList()) {
-        while (b.hasRemaining()) {
-          file.write(b);
+      try {
+        DiskReserve.ensure(directory, chunk.getData().size(), "receiving it");
+        for (java.nio.ByteBuffer b : chunk.getData().asReadOnlyByteBufferList()) {
+          while (b.hasRemaining()) {
+            file.write(b);
+          }
         }
+      } catch (IOException e) {
+        throw diskFailure(e);
       }
       offset += chunk.getData().size();
     }
@@ -210,15 +220,25 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
       if (message == null) {
         throw new IOException("an empty snapshot stream");
       }
-      file.force(true);
-      file.close();
-      file = null;
       Path done = part.resolveSibling(part.getFileName().toString().replace(".part", ".snap"));
-      Files.move(part, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      try {
+        file.force(true);
+        file.close();
+        file = null;
+        Files.move(part, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // Staging writes the data again (then the file goes): refuse now rather than midway.
+        DiskReserve.ensure(directory, offset, "staging it");
+      } catch (IOException e) {
+        throw diskFailure(e);
+      }
       part = done;
       KvSnapshots.Staged staged;
       try (InputStream in = new BufferedInputStream(Files.newInputStream(done), 1 << 16)) {
         staged = snapshots.stage(in, message.getInstallSnapshot().getMeta());
+      } catch (CorruptSnapshotException e) {
+        throw e;
+      } catch (IOException e) {
+        throw diskFailure(e);
       }
       Files.deleteIfExists(done);
       part = null;
@@ -241,6 +261,25 @@ final class SnapshotReceiver extends SnapshotTransportGrpc.SnapshotTransportImpl
           m.getInstallSnapshot().getMeta().getIndex(),
           bytes,
           m.getFrom());
+    }
+
+    /**
+     * This node's disk failed (full, read-only), not the transfer: says so, and that nothing
+     * changed (the staged files go; the state machine is switched only once all is staged).
+     */
+    private IOException diskFailure(IOException e) {
+      SnapshotMeta meta = message.getInstallSnapshot().getMeta();
+      return new IOException(
+          "cannot store snapshot "
+              + meta.getIndex()
+              + " in "
+              + directory.getParent()
+              + ": "
+              + e.getMessage()
+              + "; this node keeps its state (applied index "
+              + node.status().appliedIndex()
+              + ") and takes the snapshot when its leader sends it again",
+          e);
     }
 
     private void fail(Throwable why) {
