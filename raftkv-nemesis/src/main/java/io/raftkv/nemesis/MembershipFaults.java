@@ -51,6 +51,18 @@ final class MembershipFaults {
     return type;
   }
 
+  /** How many members a grow adds to {@code size}: back to USUAL, else one or two, up to MAX. */
+  static int growBy(int size, Random random) {
+    return Math.max(0, Math.min(size < USUAL ? USUAL - size : 1 + random.nextInt(2), MAX - size));
+  }
+
+  /**
+   * How many members a shrink removes from {@code size}: back to USUAL, else one or two, to MIN.
+   */
+  static int shrinkBy(int size, Random random) {
+    return Math.max(0, Math.min(size > USUAL ? size - USUAL : 1 + random.nextInt(2), size - MIN));
+  }
+
   /** Replaces a random member, or one time in three the leader, by a new machine. */
   String replace(Cluster cluster, IntSupplier leader) {
     Victim v = victim(cluster, leader);
@@ -60,7 +72,7 @@ final class MembershipFaults {
   /** Adds new members one at a time (one configuration change at a time, §4.1). */
   String grow(Cluster cluster) {
     int size = cluster.size();
-    int n = Math.min(size < USUAL ? USUAL - size : 1 + random.nextInt(2), MAX - size);
+    int n = growBy(size, random);
     List<String> what = new ArrayList<>();
     for (int k = 0; k < n; k++) {
       int before = cluster.size();
@@ -75,7 +87,7 @@ final class MembershipFaults {
   /** Removes members one at a time, each a random one or, one time in three, the leader. */
   String shrink(Cluster cluster, IntSupplier leader) {
     int size = cluster.size();
-    int n = Math.min(size > USUAL ? size - USUAL : 1 + random.nextInt(2), size - MIN);
+    int n = shrinkBy(size, random);
     List<String> what = new ArrayList<>();
     for (int k = 0; k < n; k++) {
       int before = cluster.size();

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Timeout;
  * The membership faults on real svr nodes under the clients' load: a node replaced by a new member,
  * the cluster grown from 5 to 6 or 7 by new members, then shrunk back to 5 by removing members (the
  * leader one time in three); the checks hold and the leader's configuration ends as the nemesis
- * made it. About 50 s.
+ * made it. About 30 s.
  */
 class MembershipNemesisTest {
   private static final Pattern REPLACED =

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Timeout;
  * random node, leader isolated, majority/minority, ring, slow follower, slow majority, a follower
  * stopped until the leader compacted past it, kill -9 of a snapshot's sender and of its receiver
  * mid-transfer, a node replaced, the cluster grown, then shrunk), then the checks. The nodes
- * snapshot every 200 entries, so the other faults meet snapshots too. About a minute and a half.
+ * snapshot every 200 entries, so the other faults meet snapshots too. About 90 s.
  */
 class NemesisTest {
 
