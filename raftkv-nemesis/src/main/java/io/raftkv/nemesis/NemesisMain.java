@@ -33,7 +33,9 @@ import picocli.CommandLine.Option;
           + " faults (kill -9 and restart of the leader or a random node, SIGSTOP/SIGCONT,"
           + " partitions: leader isolated, majority/minority, non-transitive ring; a slow"
           + " follower, a slow majority; a follower stopped until the leader compacted past its"
-          + " log, kill -9 of a snapshot's sender or receiver mid-transfer). The nodes"
+          + " log, kill -9 of a snapshot's sender or receiver mid-transfer; membership changes:"
+          + " a node replaced by a new one, the cluster grown by new members up to 7, shrunk"
+          + " by removing members down to 3). The nodes"
           + " snapshot and compact their logs often (--snapshot-*), so every fault meets"
           + " snapshots. Then heals everything and checks that the history is linearizable, no"
           + " acknowledged write was lost and every replica converged."
@@ -80,7 +82,7 @@ public final class NemesisMain implements Callable<Integer> {
           "Only these fault types, comma-separated (default: all): kill-leader, kill-random,"
               + " pause-leader, pause-random, isolate-leader, majority-minority, ring,"
               + " slow-follower, slow-majority, stop-follower-past-compaction,"
-              + " kill-snapshot-sender, kill-snapshot-receiver.")
+              + " kill-snapshot-sender, kill-snapshot-receiver, replace-node, grow, shrink.")
   List<String> faults;
 
   @Option(
@@ -96,6 +98,16 @@ public final class NemesisMain implements Callable<Integer> {
 
   @Option(names = "--keep-data", description = "Keep the nodes' data and logs.")
   boolean keepData;
+
+  @Option(
+      names = "--tls",
+      description =
+          "Run the cluster with TLS, as docs/operations.md sets it up: certificates made at run"
+              + " time (a CA; per node a KV certificate for 127.0.0.1 and a peer certificate"
+              + " naming raftkv-node-<id>), client certificates required, mutual TLS between"
+              + " the nodes; the nemesis's clients and Admin calls present a certificate with"
+              + " CN root (svr's default admin user).")
+  boolean tls;
 
   @Option(
       names = "--snapshot-entries",
@@ -214,7 +226,8 @@ public final class NemesisMain implements Callable<Integer> {
                 snapshotMaxBytesPerSec,
                 snapshotTimeoutMillis,
                 Math.round(ballastMib * (1 << 20))),
-            only);
+            only,
+            tls);
     NemesisRunner.Result r;
     try {
       r = new NemesisRunner(config, out).run();
@@ -311,5 +324,10 @@ public final class NemesisMain implements Callable<Integer> {
     if (r.snapshotStats() != null) {
       out.println("nemesis: snapshot transfers in the server logs: " + r.snapshotStats());
     }
+    out.println(
+        "nemesis: members at the end: "
+            + r.members().size()
+            + " voters, ids "
+            + r.members().stream().sorted().toList());
   }
 }

@@ -5,6 +5,7 @@ import io.raftkv.client.KvException;
 import io.raftkv.linearizability.CheckResult;
 import io.raftkv.linearizability.KvInput;
 import io.raftkv.linearizability.KvOutput;
+import io.raftkv.proto.admin.MemberRole;
 import io.raftkv.proto.admin.PeerFault;
 import io.raftkv.proto.admin.StatusResponse;
 import io.raftkv.testkit.ServerProcesses;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
@@ -62,7 +64,8 @@ final class NemesisRunner {
       Path historyDir,
       boolean keepData,
       Snapshots snapshots,
-      Set<FaultType> only) {
+      Set<FaultType> only,
+      boolean tls) {
 
     /** The defaults of {@code build/dev/nemesis}: random faults for {@code schedule}. */
     static Config defaults(Path svr, long seed, int clients, Duration schedule) {
@@ -85,7 +88,8 @@ final class NemesisRunner {
           Path.of("."),
           false,
           Snapshots.DEFAULTS,
-          Set.of());
+          Set.of(),
+          false);
     }
   }
 
@@ -200,7 +204,8 @@ final class NemesisRunner {
       List<String> violations,
       Path historyFile,
       SnapshotStats snapshotStats,
-      List<String> disturbances) {
+      List<String> disturbances,
+      List<Integer> members) {
 
     /** Whether the linearizability check ran out of budget (not a pass, not a violation). */
     boolean undecided() {
@@ -235,6 +240,7 @@ final class NemesisRunner {
   private final Config config;
   private final PrintStream out;
   private final Random random;
+  private final MembershipFaults membership;
   private final LongSupplier clock = System::nanoTime;
   private long t0;
 
@@ -254,6 +260,7 @@ final class NemesisRunner {
     this.config = config;
     this.out = out;
     this.random = new Random(config.seed());
+    this.membership = new MembershipFaults(random, Duration.ofSeconds(60));
   }
 
   Result run() throws IOException {
@@ -270,7 +277,10 @@ final class NemesisRunner {
             : "fault types in random order, each once per round",
         dir);
     say("snapshots: %s", config.snapshots());
-    Cluster cluster = new Cluster(config.svr(), dir, config.nodes(), config.snapshots().flags());
+    ClusterTls tls = config.tls() ? ClusterTls.create(dir.resolve("certs")) : ClusterTls.PLAINTEXT;
+    say("transport: %s", tls);
+    Cluster cluster =
+        new Cluster(config.svr(), dir, config.nodes(), config.snapshots().flags(), tls);
     boolean keep = config.keepData();
     // On Ctrl-C, no svr process may outlive the run (least of all a SIGSTOPped one).
     Thread hook = new Thread(cluster::close, "nemesis-cleanup");
@@ -284,6 +294,7 @@ final class NemesisRunner {
       Workload workload =
           new Workload(
               cluster::endpoints,
+              tls::channel,
               config.clients(),
               config.seed(),
               clock,
@@ -340,7 +351,7 @@ final class NemesisRunner {
           Collections.shuffle(bag, random);
         }
       }
-      FaultType type = bag.remove(0);
+      FaultType type = MembershipFaults.feasible(bag.remove(0), cluster.size());
       n++;
       long start = clock.getAsLong();
       long hold = between(config.holdMin(), config.holdMax());
@@ -376,7 +387,7 @@ final class NemesisRunner {
       String tail = ServerProcesses.tail(cluster.log(i));
       String what =
           "node "
-              + i
+              + cluster.id(i)
               + " exited on its own with code "
               + c
               + (signal
@@ -411,7 +422,10 @@ final class NemesisRunner {
     return lo + (hi == lo ? 0 : random.nextLong(hi - lo + 1));
   }
 
-  /** Injects one fault, holds it for {@code holdMillis}, heals it; says what it did. */
+  /**
+   * Injects one fault, holds it for {@code holdMillis}, heals it; says what it did, naming nodes by
+   * member id (as their logs and data directories are named: positions move when members leave).
+   */
   private String inject(Cluster cluster, FaultType type, long holdMillis) {
     int size = cluster.size();
     String hold = String.format(Locale.ROOT, "%.1f s", holdMillis / 1e3);
@@ -422,7 +436,7 @@ final class NemesisRunner {
         ServerProcesses.sleep(holdMillis);
         cluster.start(victim);
         cluster.awaitListening(victim, Duration.ofSeconds(90));
-        return "kill -9 node " + victim + ", restarted after " + hold;
+        return "kill -9 node " + cluster.id(victim) + ", restarted after " + hold;
       }
       case PAUSE_LEADER, PAUSE_RANDOM -> {
         boolean leader = type == FaultType.PAUSE_LEADER;
@@ -430,7 +444,11 @@ final class NemesisRunner {
         cluster.pause(victim);
         ServerProcesses.sleep(holdMillis);
         cluster.resume(victim);
-        return "SIGSTOP node " + victim + (leader ? " (leader)" : "") + ", SIGCONT after " + hold;
+        return "SIGSTOP node "
+            + cluster.id(victim)
+            + (leader ? " (leader)" : "")
+            + ", SIGCONT after "
+            + hold;
       }
       case ISOLATE_LEADER -> {
         int l = leaderOrRandom(cluster);
@@ -438,7 +456,7 @@ final class NemesisRunner {
         partition(cluster, sides);
         ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
-        return "leader " + l + " isolated for " + hold;
+        return "leader " + cluster.id(l) + " isolated for " + hold;
       }
       case MAJORITY_MINORITY -> {
         List<Integer> order = shuffled(size);
@@ -453,7 +471,14 @@ final class NemesisRunner {
         partition(cluster, List.of(minority, majority));
         ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
-        return "partition " + minority + " | " + majority + " (leader was " + l + ") for " + hold;
+        return "partition "
+            + ids(cluster, minority)
+            + " | "
+            + ids(cluster, majority)
+            + " (leader was "
+            + (l < 0 ? "unknown" : cluster.id(l))
+            + ") for "
+            + hold;
       }
       case RING -> {
         List<Integer> ring = shuffled(size);
@@ -471,7 +496,10 @@ final class NemesisRunner {
         }
         ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
-        return "ring " + ring + " (each node reaches its two neighbours only) for " + hold;
+        return "ring "
+            + ids(cluster, ring)
+            + " (each node reaches its two neighbours only) for "
+            + hold;
       }
       case SLOW_FOLLOWER -> {
         int l = leaderOrRandom(cluster);
@@ -481,14 +509,21 @@ final class NemesisRunner {
         cluster.chaos(l, List.of(delay(cluster.id(f), delay)));
         ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
-        return "leader " + l + " -> follower " + f + " delayed " + delay + " ms for " + hold;
+        return "leader "
+            + cluster.id(l)
+            + " -> follower "
+            + cluster.id(f)
+            + " delayed "
+            + delay
+            + " ms for "
+            + hold;
       }
       case SLOW_MAJORITY -> {
         int l = leaderOrRandom(cluster);
         List<Integer> peers = new ArrayList<>(others(size, Set.of(l)));
         Collections.shuffle(peers, random);
-        List<Integer> slow = new ArrayList<>(peers.subList(0, Math.min(3, peers.size())));
-        Collections.sort(slow);
+        // A commit needs size/2 followers: with ceil(size/2) links slow, fewer fast ones are left.
+        List<Integer> slow = new ArrayList<>(peers.subList(0, (size + 1) / 2));
         int delay = 30 + random.nextInt(71);
         List<PeerFault> faults = new ArrayList<>();
         for (int p : slow) {
@@ -497,7 +532,14 @@ final class NemesisRunner {
         cluster.chaos(l, faults);
         ServerProcesses.sleep(holdMillis);
         cluster.resetChaos();
-        return "leader " + l + " -> nodes " + slow + " delayed " + delay + " ms for " + hold;
+        return "leader "
+            + cluster.id(l)
+            + " -> nodes "
+            + ids(cluster, new TreeSet<>(slow))
+            + " delayed "
+            + delay
+            + " ms for "
+            + hold;
       }
       case STOP_FOLLOWER_PAST_COMPACTION -> {
         return stopFollowerPastCompaction(cluster, holdMillis);
@@ -506,11 +548,25 @@ final class NemesisRunner {
         return killDuringTransfer(cluster, type == FaultType.KILL_SNAPSHOT_SENDER, holdMillis);
       }
       case REPLACE_NODE -> {
-        int victim = random.nextInt(3) == 0 ? leaderOrRandom(cluster) : random.nextInt(size);
-        return cluster.replace(victim, Duration.ofSeconds(60));
+        return membership.replace(cluster, () -> awaitLeader(cluster));
+      }
+      case GROW -> {
+        return membership.grow(cluster);
+      }
+      case SHRINK -> {
+        return membership.shrink(cluster, () -> awaitLeader(cluster));
       }
       default -> throw new IllegalStateException("unknown fault " + type);
     }
+  }
+
+  /** The member ids at these positions, in their order. */
+  private static List<Integer> ids(Cluster cluster, Collection<Integer> positions) {
+    List<Integer> ids = new ArrayList<>();
+    for (int p : positions) {
+      ids.add(cluster.id(p));
+    }
+    return ids;
   }
 
   private static PeerFault delay(int peer, int millis) {
@@ -548,14 +604,17 @@ final class NemesisRunner {
 
   /** The leader, waiting a little for one; a random node if there is none. */
   private int leaderOrRandom(Cluster cluster) {
+    int l = awaitLeader(cluster);
+    return l >= 0 ? l : random.nextInt(cluster.size());
+  }
+
+  /** The leader's position, waiting up to 5 s for one; -1 if there is none. */
+  private int awaitLeader(Cluster cluster) {
     long deadline = clock.getAsLong() + Duration.ofSeconds(5).toNanos();
     while (true) {
       int l = cluster.leader();
-      if (l >= 0) {
+      if (l >= 0 || clock.getAsLong() > deadline) {
         return l;
-      }
-      if (clock.getAsLong() > deadline) {
-        return random.nextInt(cluster.size());
       }
       ServerProcesses.sleep(100);
     }
@@ -596,16 +655,20 @@ final class NemesisRunner {
       return leaderApplied >= target;
     }
 
-    String describe() {
+    String describe(Cluster cluster) {
       return String.format(
           Locale.ROOT,
           "follower %d stopped (%s) at index %d for %.1f s, %s",
-          follower,
+          cluster.id(follower),
           stop.label,
           behind,
           held / 1e9,
           compactedPast()
-              ? "until leader " + leader + " applied " + leaderApplied + " (compacted past it)"
+              ? "until leader "
+                  + cluster.id(leader)
+                  + " applied "
+                  + leaderApplied
+                  + " (compacted past it)"
               : "but the leader did not compact past it (applied "
                   + leaderApplied
                   + " < "
@@ -674,7 +737,7 @@ final class NemesisRunner {
     Optional<CatchUp> c = awaitCatchUp(cluster, f, offset, -1, back, CATCH_UP_LIMIT, mark);
     evidence = new SnapshotEvidence(null, c.isPresent() && c.get().snapshot() != null);
     String event = "the restart";
-    return lag.describe()
+    return lag.describe(cluster)
         + "; "
         + c.map(x -> x.describe(event))
             .orElse("NO SNAPSHOT received within " + CATCH_UP_LIMIT.toSeconds() + " s");
@@ -695,7 +758,7 @@ final class NemesisRunner {
     long sinceMillis = System.currentTimeMillis();
     long back = clock.getAsLong();
     bringBack(cluster, f);
-    StringBuilder what = new StringBuilder(lag.describe());
+    StringBuilder what = new StringBuilder(lag.describe(cluster));
     Optional<InFlight> flight = awaitTransfer(cluster, f, offsets[f], sinceMillis, CATCH_UP_LIMIT);
     int victim = f;
     if (sender) {
@@ -712,7 +775,7 @@ final class NemesisRunner {
       what.append(
           r.map(x -> "; " + x.describe("coming back") + " before a transfer was seen")
               .orElse("; no transfer seen within " + CATCH_UP_LIMIT.toSeconds() + " s"));
-      what.append("; kill -9 node ").append(victim);
+      what.append("; kill -9 node ").append(cluster.id(victim));
     } else {
       InFlight x = flight.get();
       cutIndex = x.index();
@@ -721,7 +784,7 @@ final class NemesisRunner {
               Locale.ROOT,
               "; kill -9 node %d (%s) %.1f s after the follower came back, with %d bytes of"
                   + " snapshot %d in the follower's %s",
-              victim,
+              cluster.id(victim),
               sender ? "the leader, sending" : "the follower, receiving",
               (killed - back) / 1e9,
               x.bytes(),
@@ -730,8 +793,10 @@ final class NemesisRunner {
       String cut =
           sender
               ? awaitLogLine(cluster, f, offsets[f], REFUSED, m -> true)
-                  .map(m -> "follower " + f + " refused the broken stream: " + m.group(1))
-                  .orElse("follower " + f + " logged no refusal")
+                  .map(
+                      m ->
+                          "follower " + cluster.id(f) + " refused the broken stream: " + m.group(1))
+                  .orElse("follower " + cluster.id(f) + " logged no refusal")
               : awaitSendFailure(cluster, offsets, f, x.index());
       boolean arrived =
           !matches(cluster.logSince(f, offsets[f]), RECEIVED, m -> parse(m, 1) == x.index())
@@ -745,7 +810,8 @@ final class NemesisRunner {
     cluster.start(victim);
     cluster.awaitListening(victim, Duration.ofSeconds(90));
     what.append(
-        String.format(Locale.ROOT, "; node %d restarted after %.1f s", victim, holdMillis / 1e3));
+        String.format(
+            Locale.ROOT, "; node %d restarted after %.1f s", cluster.id(victim), holdMillis / 1e3));
     // The follower's next snapshot (after a sender's kill it may come from a new leader during
     // the hold already).
     Optional<CatchUp> r =
@@ -759,7 +825,7 @@ final class NemesisRunner {
             leaderCommit(cluster));
     String event = sender ? "the kill" : "the restart";
     what.append("; follower ")
-        .append(f)
+        .append(cluster.id(f))
         .append(' ')
         .append(
             r.map(x -> x.describe(event))
@@ -935,13 +1001,14 @@ final class NemesisRunner {
             matches(
                 cluster.logSince(i, offsets[i]),
                 SEND_FAILED,
-                x -> parse(x, 1) == index && parse(x, 2) == f)) {
+                // The server logs name nodes by id, not position.
+                x -> parse(x, 1) == index && parse(x, 2) == cluster.id(f))) {
           return "sender "
-              + i
+              + cluster.id(i)
               + " logged: snapshot "
               + index
               + " to node "
-              + f
+              + cluster.id(f)
               + " failed: "
               + m.group(3);
         }
@@ -1009,8 +1076,9 @@ final class NemesisRunner {
     int received = 0;
     int failed = 0;
     int refused = 0;
-    for (int i = 0; i < cluster.size(); i++) {
-      List<String> lines = cluster.logSince(i, 0);
+    // Every node's, the ones replaced or removed during the run too.
+    for (Path log : cluster.allLogs()) {
+      List<String> lines = Cluster.linesSince(log, 0);
       sent += matches(lines, SENT, m -> true).size();
       received += matches(lines, RECEIVED, m -> true).size();
       failed += matches(lines, SEND_FAILED, m -> true).size();
@@ -1031,8 +1099,7 @@ final class NemesisRunner {
     Map<String, String> written = new TreeMap<>();
     Random r = new Random(config.seed() ^ 0x5eed_ba11_a57L);
     long t = clock.getAsLong();
-    try (KvClient c =
-        KvClient.builder(cluster.endpoints()).timeout(Duration.ofSeconds(30)).build()) {
+    try (KvClient c = client(cluster, Duration.ofSeconds(30))) {
       for (int i = 0; (long) i * BALLAST_VALUE_BYTES < bytes; i++) {
         int n = (int) Math.min(BALLAST_VALUE_BYTES, bytes - (long) i * BALLAST_VALUE_BYTES);
         char[] v = new char[n];
@@ -1053,14 +1120,21 @@ final class NemesisRunner {
     return written;
   }
 
+  /** A client of the current members, over the cluster's transport (plaintext or TLS). */
+  private static KvClient client(Cluster cluster, Duration timeout) {
+    return KvClient.builder(cluster.endpoints())
+        .channelFactory(cluster.tls()::channel)
+        .timeout(timeout)
+        .build();
+  }
+
   // ---------------------------------------------------------------- after the schedule
 
   /** Waits until a write goes through (a leader is elected and has committed in its term). */
   private void awaitWritable(Cluster cluster, Duration limit) {
     long deadline = clock.getAsLong() + limit.toNanos();
     Exception last = null;
-    try (KvClient c =
-        KvClient.builder(cluster.endpoints()).timeout(Duration.ofSeconds(5)).build()) {
+    try (KvClient c = client(cluster, Duration.ofSeconds(5))) {
       while (clock.getAsLong() < deadline) {
         try {
           c.put(PROBE_KEY, "1");
@@ -1113,6 +1187,7 @@ final class NemesisRunner {
 
     // Convergence: every replica applies the same log and ends with the same values.
     violations.addAll(convergence(cluster, finals));
+    violations.addAll(membership(cluster));
     violations.addAll(exits);
 
     violations.addAll(Checks.lostWrites(ops, finals));
@@ -1156,7 +1231,32 @@ final class NemesisRunner {
         violations,
         history,
         snapshotStats(cluster),
-        List.copyOf(disturbances));
+        List.copyOf(disturbances),
+        cluster.ids());
+  }
+
+  /**
+   * The configuration the leader holds is the one the nemesis believes it made: the same voters, no
+   * learner left over, not joint. Else the replicas compared were not all the members (or included
+   * a removed one), and a member the nemesis stopped may still count toward the majority.
+   */
+  private List<String> membership(Cluster cluster) {
+    List<Integer> expected = new ArrayList<>(cluster.ids());
+    Collections.sort(expected);
+    Optional<Map<Integer, MemberRole>> view = cluster.members(Duration.ofSeconds(30));
+    if (view.isEmpty()) {
+      return List.of("no leader listed the members within 30 s");
+    }
+    if (!view.get().keySet().equals(new TreeSet<>(expected))
+        || !view.get().values().stream().allMatch(r -> r == MemberRole.VOTER)) {
+      return List.of(
+          "the leader lists the members "
+              + view.get()
+              + ", the nemesis made the voters "
+              + expected);
+    }
+    say("members: voters %s, as the nemesis made them", expected);
+    return List.of();
   }
 
   private List<String> convergence(Cluster cluster, Map<String, String> finals) {
@@ -1210,8 +1310,7 @@ final class NemesisRunner {
   /** DIRECT_GET of every key on every node, compared with the final (linearizable) values. */
   private static List<String> compareReplicas(Cluster cluster, Map<String, String> finals) {
     List<String> diff = new ArrayList<>();
-    try (KvClient c =
-        KvClient.builder(cluster.endpoints()).timeout(Duration.ofSeconds(5)).build()) {
+    try (KvClient c = client(cluster, Duration.ofSeconds(5))) {
       for (int i = 0; i < cluster.size(); i++) {
         String node = cluster.endpoint(i);
         for (Map.Entry<String, String> e : finals.entrySet()) {
@@ -1219,14 +1318,20 @@ final class NemesisRunner {
           try {
             v = c.directGet(node, e.getKey().getBytes(StandardCharsets.UTF_8));
           } catch (KvException ex) {
-            diff.add("node " + i + ": DIRECT_GET " + e.getKey() + " failed: " + ex.getMessage());
+            diff.add(
+                "node "
+                    + cluster.id(i)
+                    + ": DIRECT_GET "
+                    + e.getKey()
+                    + " failed: "
+                    + ex.getMessage());
             continue;
           }
           String got = v.map(b -> new String(b, StandardCharsets.UTF_8)).orElse(null);
           if (!java.util.Objects.equals(got, e.getValue())) {
             diff.add(
                 "node "
-                    + i
+                    + cluster.id(i)
                     + " diverged on "
                     + e.getKey()
                     + ": "

@@ -1,5 +1,6 @@
 package io.raftkv.nemesis;
 
+import io.grpc.ManagedChannel;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.KvException;
 import io.raftkv.client.OutcomeUnknownException;
@@ -14,7 +15,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The clients: {@code clients} threads, each with its own {@link KvClient} over every node, running
@@ -30,8 +33,11 @@ final class Workload {
   /** The prefix of the keys the nemesis writes; the settle probe uses another key. */
   static final String KEY_PREFIX = "g";
 
-  /** The members' KV addresses now: they change as the nemesis replaces nodes. */
-  private final java.util.function.Supplier<List<String>> endpoints;
+  /** The members' KV addresses now: they change as the nemesis replaces, adds and removes nodes. */
+  private final Supplier<List<String>> endpoints;
+
+  /** How a client reaches a node (plaintext or TLS). */
+  private final Function<String, ManagedChannel> channels;
 
   private final int clients;
   private final long seed;
@@ -48,7 +54,8 @@ final class Workload {
   private long start;
 
   Workload(
-      java.util.function.Supplier<List<String>> endpoints,
+      Supplier<List<String>> endpoints,
+      Function<String, ManagedChannel> channels,
       int clients,
       long seed,
       LongSupplier clock,
@@ -57,6 +64,7 @@ final class Workload {
       long thinkMillis,
       Duration timeout) {
     this.endpoints = endpoints;
+    this.channels = channels;
     this.clients = clients;
     this.seed = seed;
     this.clock = clock;
@@ -95,12 +103,16 @@ final class Workload {
    * replaced, must not know only dead ones), starting at node {@code first}.
    */
   KvClient newClient(int first) {
-    List<String> now = endpoints.get();
+    return newClient(first, endpoints.get());
+  }
+
+  private KvClient newClient(int first, List<String> now) {
     List<String> order = new ArrayList<>();
     for (int i = 0; i < now.size(); i++) {
       order.add(now.get((first + i) % now.size()));
     }
     return KvClient.builder(order)
+        .channelFactory(channels)
         .timeout(timeout)
         .attemptTimeout(Duration.ofMillis(Math.min(1500, timeout.toMillis())))
         .maxBackoff(Duration.ofMillis(200))
@@ -110,8 +122,19 @@ final class Workload {
   private void run(int id) {
     Random random = new Random(seed * 1_000_003L + id);
     long seq = 0;
-    try (KvClient client = newClient(id)) {
+    List<String> known = endpoints.get();
+    KvClient client = newClient(id, known);
+    try {
       while (!stop.get()) {
+        List<String> now = endpoints.get();
+        if (!now.equals(known)) {
+          // The members changed: a new client that knows them all (the old one learns a new
+          // leader only from a hint, and keeps trying removed nodes). Between two operations,
+          // so no write is outstanding; the next write registers a new session.
+          client.close();
+          known = now;
+          client = newClient(id, now);
+        }
         long gen = (clock.getAsLong() - start) / generationNanos;
         int k = random.nextInt(keysPerGeneration);
         int dice = random.nextInt(100);
@@ -136,6 +159,8 @@ final class Workload {
           }
         }
       }
+    } finally {
+      client.close();
     }
   }
 

@@ -116,6 +116,7 @@ class ChecksTest {
     Workload w =
         new Workload(
             () -> List.of("127.0.0.1:1"),
+            ClusterTls.PLAINTEXT::channel,
             1,
             1,
             System::nanoTime,
