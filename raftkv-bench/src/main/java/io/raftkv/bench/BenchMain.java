@@ -127,6 +127,14 @@ public final class BenchMain implements Callable<Integer> {
     Path etcd;
 
     @Option(
+        names = "--tls",
+        description =
+            "Start both systems with TLS: client certificates required on the client port, mutual"
+                + " TLS between members, certificates made at run time in the cluster's directory"
+                + " (not with --endpoints or --etcd-endpoints).")
+    boolean tls;
+
+    @Option(
         names = "--keep-data",
         description = "Keep the started clusters' data directories and logs.")
     boolean keepData;
@@ -184,6 +192,15 @@ public final class BenchMain implements Callable<Integer> {
       }
     }
 
+    /** --tls makes the certificates of the clusters bench starts; it has none for others. */
+    void checkTls(List<String> raftkvEndpoints, List<String> etcdEndpoints) {
+      if (tls && (raftkvEndpoints != null || etcdEndpoints != null)) {
+        throw new IllegalArgumentException(
+            "--tls is for clusters bench starts (it makes their certificates): not with"
+                + " --endpoints or --etcd-endpoints");
+      }
+    }
+
     PrintStream progress() {
       return quiet ? null : System.err;
     }
@@ -193,12 +210,13 @@ public final class BenchMain implements Callable<Integer> {
     if (system.equals("raftkv")) {
       return endpoints != null
           ? RaftkvTarget.existing(endpoints, c.connections)
-          : RaftkvTarget.start(c.svrPath(), c.nodes, c.connections, c.keepData);
+          : RaftkvTarget.start(c.svrPath(), c.nodes, c.connections, c.keepData, List.of(), c.tls);
     }
     if (endpoints != null) {
       return EtcdTarget.existing(endpoints, c.connections);
     }
-    return EtcdTarget.start(EtcdTarget.findEtcd(c.etcd), c.nodes, c.connections, c.keepData);
+    return EtcdTarget.start(
+        EtcdTarget.findEtcd(c.etcd), c.nodes, c.connections, c.keepData, List.of(), c.tls);
   }
 
   /** Starts (or connects to) the target, runs the workload once, stops what it started. */
@@ -262,6 +280,7 @@ public final class BenchMain implements Callable<Integer> {
         throw new IllegalArgumentException("--target must be raftkv or etcd");
       }
       common.checkNodes();
+      common.checkTls(endpoints, null);
       if (target.equals("etcd") && endpoints == null) {
         EtcdTarget.findEtcd(common.etcd); // fail before printing anything
       }
@@ -313,9 +332,13 @@ public final class BenchMain implements Callable<Integer> {
   @Command(
       name = "compare",
       mixinStandardHelpOptions = true,
-      description =
-          "Run the workload against raftkv and etcd in alternating rounds (raftkv first in odd"
-              + " rounds, etcd first in even ones), then print both and the raftkv/etcd ratios.")
+      description = {
+        "Run the workload against raftkv and etcd in alternating rounds (raftkv first in odd"
+            + " rounds, etcd first in even ones), then print both and the raftkv/etcd ratios.",
+        "With --tls-cost every round runs both systems plaintext and with TLS (odd rounds:"
+            + " plaintext first; even rounds the reverse order), then prints both compares and"
+            + " each system's TLS/plaintext ratios."
+      })
   static final class Compare implements Callable<Integer> {
     @Mixin Common common;
 
@@ -325,6 +348,13 @@ public final class BenchMain implements Callable<Integer> {
         description = "Rounds; each runs both systems once (default ${DEFAULT-VALUE}).")
     int rounds;
 
+    @Option(
+        names = "--tls-cost",
+        description =
+            "Measure what TLS costs each system: every round runs both plaintext and with --tls"
+                + " (four runs a round).")
+    boolean tlsCost;
+
     @Mixin ExistingClusters existing;
 
     @Override
@@ -333,12 +363,21 @@ public final class BenchMain implements Callable<Integer> {
         throw new IllegalArgumentException("--rounds must be at least 1");
       }
       common.checkNodes();
+      common.checkTls(existing.raftkv, existing.etcd);
+      if (tlsCost && (common.tls || existing.raftkv != null || existing.etcd != null)) {
+        throw new IllegalArgumentException(
+            "--tls-cost starts plaintext and TLS clusters itself: not with --tls, --endpoints or"
+                + " --etcd-endpoints");
+      }
       if (existing.etcd == null) {
         EtcdTarget.findEtcd(common.etcd); // fail before running anything
       }
       Workload w = common.workload();
       String head = header(w);
       System.out.print(head);
+      if (tlsCost) {
+        return tlsCost(w, head);
+      }
       CompareRounds result =
           CompareRounds.run(common, w, rounds, 0, existing.raftkv, existing.etcd);
       Measurement raftkv = result.raftkv();
@@ -358,6 +397,26 @@ public final class BenchMain implements Callable<Integer> {
             common.chart,
             "raftkv vs etcd (" + rounds + " rounds): " + w.brief(),
             List.of(raftkv, etcd));
+      }
+      return 0;
+    }
+
+    private int tlsCost(Workload w, String head) throws Exception {
+      TlsCost result = TlsCost.run(common, w, rounds);
+      String report = head + '\n' + result.report();
+      System.out.print(report.substring(head.length()));
+      if (common.markdown != null) {
+        Report.write(common.markdown, report, report);
+      }
+      result.merged().forEach(BenchMain::printErrors);
+      if (common.out != null) {
+        Report.write(common.out, result.json(w, head), result.csv());
+      }
+      if (common.chart != null) {
+        Report.chart(
+            common.chart,
+            "plaintext vs TLS (" + rounds + " rounds): " + w.brief(),
+            result.merged());
       }
       return 0;
     }

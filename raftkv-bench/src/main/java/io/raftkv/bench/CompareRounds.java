@@ -29,13 +29,34 @@ record CompareRounds(
 
   /**
    * Runs {@code count} rounds. Round r (counting from {@code firstRound}, 0-based) runs raftkv
-   * first when r is even, so a sweep can keep alternating across its points.
+   * first when r is even, so a sweep can keep alternating across its points. The per-round lines
+   * number them from 1.
    */
   static CompareRounds run(
       BenchMain.Common c,
       Workload w,
       int count,
       int firstRound,
+      List<String> endpoints,
+      List<String> etcdEndpoints)
+      throws Exception {
+    return run(c, w, count, firstRound, 1, endpoints, etcdEndpoints);
+  }
+
+  /**
+   * One round of clusters bench starts, numbered {@code round} (from 1) in its lines; raftkv goes
+   * first in odd rounds. For callers that interleave rounds of their own (TLS and plaintext).
+   */
+  static CompareRounds round(BenchMain.Common c, Workload w, int round) throws Exception {
+    return run(c, w, 1, round - 1, round, null, null);
+  }
+
+  private static CompareRounds run(
+      BenchMain.Common c,
+      Workload w,
+      int count,
+      int firstRound,
+      int firstNumber,
       List<String> endpoints,
       List<String> etcdEndpoints)
       throws Exception {
@@ -60,10 +81,10 @@ record CompareRounds(
         String line =
             String.format(
                 Locale.ROOT,
-                "round %d %-6s %8.0f ops/s  p50 %.2f ms  p99 %.2f ms  errors %d, max RSS %s MiB,"
+                "round %d %-10s %8.0f ops/s  p50 %.2f ms  p99 %.2f ms  errors %d, max RSS %s MiB,"
                     + " %s, load average %s%n",
-                r,
-                system,
+                firstNumber + r - 1,
+                m.target,
                 s.opsPerSec(),
                 s.p50Ms(),
                 s.p99Ms(),
@@ -102,9 +123,33 @@ record CompareRounds(
     return acc;
   }
 
-  /** The per-round lines, both systems merged, the raftkv/etcd ratios and the memory table. */
+  /**
+   * These rounds followed by {@code later}'s: each system's figures merged, the rounds and lines
+   * appended. Neither is changed.
+   */
+  CompareRounds then(CompareRounds later) {
+    List<Measurement> all = new ArrayList<>(rounds);
+    all.addAll(later.rounds);
+    List<ServerRss> allRss = new ArrayList<>(roundRss);
+    allRss.addAll(later.roundRss);
+    return new CompareRounds(
+        merge(merge(null, raftkv), later.raftkv),
+        merge(merge(null, etcd), later.etcd),
+        List.copyOf(all),
+        raftkvRss.merge(later.raftkvRss),
+        etcdRss.merge(later.etcdRss),
+        List.copyOf(allRss),
+        perRound + later.perRound);
+  }
+
+  /** The per-round lines, then the {@link #summary}. */
   String report() {
-    StringBuilder sb = new StringBuilder(perRound).append('\n');
+    return perRound + '\n' + summary();
+  }
+
+  /** Both systems merged, the raftkv/etcd ratios and the memory table. */
+  String summary() {
+    StringBuilder sb = new StringBuilder();
     sb.append(
         String.format(
             "All %d rounds merged (histograms added, throughput over the summed windows):%n%n",
@@ -155,6 +200,6 @@ record CompareRounds(
   /** Merged rows, then one row per round (memory is in the JSON only). */
   String csv() {
     return Report.csv(List.of(raftkv, etcd), "merged")
-        + Report.csv(rounds, "round").lines().skip(1).map(l -> l + "\n").reduce("", String::concat);
+        + Report.withoutHeader(Report.csv(rounds, "round"));
   }
 }

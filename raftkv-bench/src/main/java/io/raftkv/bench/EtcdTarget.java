@@ -2,6 +2,7 @@ package io.raftkv.bench;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
@@ -11,6 +12,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.netty.handler.ssl.SslContext;
 import io.raftkv.testkit.FreePorts;
 import io.raftkv.testkit.ServerProcesses;
 import java.io.IOException;
@@ -34,6 +36,10 @@ import java.util.concurrent.TimeUnit;
  *       value if the key's mod revision is unchanged (or it still does not exist), retried on
  *       conflict. Two round trips where raftkv needs one.
  * </ul>
+ *
+ * <p>With TLS (a cluster bench starts with {@code tls}), the members run etcd's TLS flags on https
+ * client and peer URLs, client certificates required both ways, as raftkv does ({@link
+ * ClusterCertificates}); the jetcd clients present bench's certificate.
  */
 final class EtcdTarget implements Target {
   static final GetOption LINEARIZABLE = GetOption.builder().withSerializable(false).build();
@@ -46,6 +52,8 @@ final class EtcdTarget implements Target {
   private final Path dataDir;
   private final boolean keepData;
   private final Client[] clients;
+  // Null for plaintext.
+  private final SslContext ssl;
   // Each started member's command line, so that a stopped member can be started again as it was.
   private final List<List<String>> commands = new ArrayList<>();
 
@@ -56,7 +64,8 @@ final class EtcdTarget implements Target {
       String description,
       List<Process> processes,
       Path dataDir,
-      boolean keepData) {
+      boolean keepData,
+      SslContext ssl) {
     this.endpoints = endpoints;
     this.nodes = nodes;
     this.description = description;
@@ -64,6 +73,7 @@ final class EtcdTarget implements Target {
     this.dataDir = dataDir;
     this.keepData = keepData;
     this.clients = new Client[connections];
+    this.ssl = ssl;
   }
 
   /** An existing etcd at these "host:port" client addresses. */
@@ -71,7 +81,14 @@ final class EtcdTarget implements Target {
     List<String> urls = endpoints.stream().map(e -> e.contains("://") ? e : "http://" + e).toList();
     EtcdTarget t =
         new EtcdTarget(
-            urls, connections, -1, "etcd at " + String.join(",", urls), List.of(), null, true);
+            urls,
+            connections,
+            -1,
+            "etcd at " + String.join(",", urls),
+            List.of(),
+            null,
+            true,
+            null);
     t.awaitWritable(Duration.ofSeconds(30));
     return t;
   }
@@ -108,6 +125,20 @@ final class EtcdTarget implements Target {
    */
   static EtcdTarget start(
       Path etcd, int nodes, int connections, boolean keepData, List<String> extraArgs) {
+    return start(etcd, nodes, connections, keepData, extraArgs, false);
+  }
+
+  /**
+   * As {@link #start(Path, int, int, boolean, List)}; with {@code tls}, the members and bench's
+   * clients use certificates made in the cluster's directory ({@link ClusterCertificates}).
+   */
+  static EtcdTarget start(
+      Path etcd,
+      int nodes,
+      int connections,
+      boolean keepData,
+      List<String> extraArgs,
+      boolean tls) {
     Path dir;
     try {
       dir = Files.createTempDirectory("etcd-bench-");
@@ -115,12 +146,15 @@ final class EtcdTarget implements Target {
       throw new UncheckedIOException(e);
     }
     int[] ports = FreePorts.pick(2 * nodes);
+    ClusterCertificates certs =
+        tls ? ClusterCertificates.create(dir.resolve("certs"), nodes) : null;
+    String scheme = tls ? "https://" : "http://";
     List<String> clientUrls = new ArrayList<>();
     List<String> peerUrls = new ArrayList<>();
     StringBuilder initial = new StringBuilder();
     for (int i = 0; i < nodes; i++) {
-      clientUrls.add("http://127.0.0.1:" + ports[i]);
-      peerUrls.add("http://127.0.0.1:" + ports[nodes + i]);
+      clientUrls.add(scheme + "127.0.0.1:" + ports[i]);
+      peerUrls.add(scheme + "127.0.0.1:" + ports[nodes + i]);
       initial.append(i == 0 ? "" : ",").append("m").append(i).append('=').append(peerUrls.get(i));
     }
     List<Process> procs = new ArrayList<>();
@@ -137,11 +171,13 @@ final class EtcdTarget implements Target {
                 + etcd
                 + ", defaults: WAL fsync on"
                 + (extraArgs.isEmpty() ? "" : "; " + String.join(" ", extraArgs))
+                + (tls ? "; TLS, client certificates required, peer mTLS" : "")
                 + "), data in "
                 + dir,
             procs,
             dir,
-            keepData);
+            keepData,
+            tls ? certs.jetcdSslContext() : null);
     try {
       for (int i = 0; i < nodes; i++) {
         List<String> cmd =
@@ -170,6 +206,9 @@ final class EtcdTarget implements Target {
                     "zap",
                     "--log-level",
                     "warn"));
+        if (certs != null) {
+          cmd.addAll(certs.etcdArgs(i));
+        }
         cmd.addAll(extraArgs);
         t.commands.add(List.copyOf(cmd));
         procs.add(t.launch(i));
@@ -263,11 +302,14 @@ final class EtcdTarget implements Target {
   private synchronized Client client(int index) {
     int slot = index % clients.length;
     if (clients[slot] == null) {
-      clients[slot] =
+      ClientBuilder b =
           Client.builder()
               .endpoints(endpoints.toArray(String[]::new))
-              .connectTimeout(Duration.ofSeconds(5))
-              .build();
+              .connectTimeout(Duration.ofSeconds(5));
+      if (ssl != null) {
+        b.sslContext(ssl);
+      }
+      clients[slot] = b.build();
     }
     return clients[slot];
   }
@@ -306,7 +348,8 @@ final class EtcdTarget implements Target {
 
   @Override
   public String name() {
-    return "etcd";
+    // The label of its figures: a TLS run merges apart from a plaintext one.
+    return ssl != null ? "etcd+tls" : "etcd";
   }
 
   @Override

@@ -1,7 +1,7 @@
 package io.raftkv.bench;
 
 import io.grpc.ManagedChannel;
-import io.grpc.okhttp.OkHttpChannelBuilder;
+import io.raftkv.client.ClientTls;
 import io.raftkv.client.KvClient;
 import io.raftkv.testkit.FreePorts;
 import io.raftkv.testkit.ServerProcesses;
@@ -23,6 +23,10 @@ import java.util.stream.Collectors;
  * raftkv through {@link KvClient}: one KvClient per simulated client (a KvClient has one write
  * outstanding at a time), their gRPC channels drawn round-robin from a pool of {@code connections}
  * channels per server. GET is KvClient's linearizable read (ReadIndex through the leader).
+ *
+ * <p>With TLS (a cluster bench starts with {@code tls}), every node requires a client certificate
+ * on its KV port and mutual TLS between members, and bench's clients present theirs: see {@link
+ * ClusterCertificates}.
  */
 final class RaftkvTarget implements Target {
   private final List<String> endpoints;
@@ -34,6 +38,7 @@ final class RaftkvTarget implements Target {
   private final List<List<String>> commands = new ArrayList<>();
   private final Path dataDir;
   private final boolean keepData;
+  private final ClientTls tls;
   private final ConcurrentHashMap<String, ManagedChannel[]> channels = new ConcurrentHashMap<>();
 
   private RaftkvTarget(
@@ -43,7 +48,8 @@ final class RaftkvTarget implements Target {
       String description,
       List<Process> processes,
       Path dataDir,
-      boolean keepData) {
+      boolean keepData,
+      ClientTls tls) {
     this.endpoints = endpoints;
     this.connections = connections;
     this.nodes = nodes;
@@ -51,6 +57,7 @@ final class RaftkvTarget implements Target {
     this.processes = processes;
     this.dataDir = dataDir;
     this.keepData = keepData;
+    this.tls = tls;
   }
 
   /** An existing cluster at these "host:port" KV addresses. */
@@ -63,7 +70,8 @@ final class RaftkvTarget implements Target {
             "raftkv at " + String.join(",", endpoints),
             List.of(),
             null,
-            true);
+            true,
+            ClientTls.PLAINTEXT);
     t.awaitLeader(Duration.ofSeconds(30));
     return t;
   }
@@ -79,6 +87,15 @@ final class RaftkvTarget implements Target {
   /** As {@link #start(Path, int, int, boolean)}, with {@code extraArgs} added to every svr. */
   static RaftkvTarget start(
       Path svr, int nodes, int connections, boolean keepData, List<String> extraArgs) {
+    return start(svr, nodes, connections, keepData, extraArgs, false);
+  }
+
+  /**
+   * As {@link #start(Path, int, int, boolean, List)}; with {@code tls}, the nodes and bench's
+   * clients use certificates made in the cluster's directory ({@link ClusterCertificates}).
+   */
+  static RaftkvTarget start(
+      Path svr, int nodes, int connections, boolean keepData, List<String> extraArgs, boolean tls) {
     if (!Files.isExecutable(svr)) {
       throw new IllegalStateException(
           svr + " not found or not executable: build raftkv first (mvn package), or pass --svr");
@@ -95,6 +112,8 @@ final class RaftkvTarget implements Target {
     String raftList =
         Arrays.stream(raft).mapToObj(Integer::toString).collect(Collectors.joining(","));
     List<String> endpoints = Arrays.stream(kvs).mapToObj(p -> "127.0.0.1:" + p).toList();
+    ClusterCertificates certs =
+        tls ? ClusterCertificates.create(dir.resolve("certs"), nodes) : null;
     List<Process> procs = new ArrayList<>();
     RaftkvTarget t =
         new RaftkvTarget(
@@ -105,11 +124,13 @@ final class RaftkvTarget implements Target {
                 + nodes
                 + " nodes started by bench (build/dev/svr, defaults: fsync on"
                 + (extraArgs.isEmpty() ? "" : "; " + String.join(" ", extraArgs))
+                + (tls ? "; TLS, client certificates required, peer mTLS" : "")
                 + "), data in "
                 + dir,
             procs,
             dir,
-            keepData);
+            keepData,
+            tls ? certs.clientTls() : ClientTls.PLAINTEXT);
     try {
       for (int i = 0; i < nodes; i++) {
         List<String> cmd = new ArrayList<>();
@@ -126,6 +147,9 @@ final class RaftkvTarget implements Target {
             String.join(",", endpoints),
             "--data-dir",
             dir.resolve("node-" + i).toString());
+        if (certs != null) {
+          cmd.addAll(certs.svrArgs(i));
+        }
         cmd.addAll(extraArgs);
         t.commands.add(List.copyOf(cmd));
         procs.add(t.launch(i));
@@ -217,7 +241,11 @@ final class RaftkvTarget implements Target {
   private void awaitLeader(Duration limit) {
     long deadline = System.nanoTime() + limit.toNanos();
     Exception last = null;
-    try (KvClient c = KvClient.builder(endpoints).timeout(Duration.ofSeconds(5)).build()) {
+    try (KvClient c =
+        KvClient.builder(endpoints)
+            .timeout(Duration.ofSeconds(5))
+            .channelFactory(tls::channel)
+            .build()) {
       while (System.nanoTime() < deadline) {
         try {
           c.put(
@@ -245,7 +273,7 @@ final class RaftkvTarget implements Target {
     synchronized (pool) {
       int slot = index % connections;
       if (pool[slot] == null) {
-        pool[slot] = OkHttpChannelBuilder.forTarget(address).usePlaintext().build();
+        pool[slot] = tls.channel(address);
       }
       return pool[slot];
     }
@@ -253,7 +281,13 @@ final class RaftkvTarget implements Target {
 
   @Override
   public String name() {
-    return "raftkv";
+    // The label of its figures: a TLS run merges apart from a plaintext one.
+    return tls.enabled() ? "raftkv+tls" : "raftkv";
+  }
+
+  /** How bench's clients reach the KV ports (plaintext, or TLS with bench's certificate). */
+  ClientTls tls() {
+    return tls;
   }
 
   @Override

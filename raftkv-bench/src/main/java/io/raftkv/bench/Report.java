@@ -186,6 +186,11 @@ final class Report {
 
   // ------------------------------------------------------------------ CSV
 
+  /** A CSV's rows without its first (header) line, to append to another CSV of the same columns. */
+  static String withoutHeader(String csv) {
+    return csv.lines().skip(1).map(l -> l + "\n").reduce("", String::concat);
+  }
+
   static String csv(List<Measurement> ms, String label) {
     StringBuilder sb =
         new StringBuilder(

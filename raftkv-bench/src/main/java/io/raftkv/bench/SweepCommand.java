@@ -85,6 +85,7 @@ final class SweepCommand implements Callable<Integer> {
     if (common.chart != null) {
       throw new IllegalArgumentException("sweep writes its charts with --chart-dir DIR");
     }
+    common.checkTls(existing.raftkv, existing.etcd);
     if (existing.etcd == null) {
       EtcdTarget.findEtcd(common.etcd); // fail before running anything
     }
