@@ -34,48 +34,7 @@ final class CatchupReport {
               r.missing(),
               r.mismatches(),
               r.terms().get(0) + " → " + r.terms().get(1) + " → " + r.terms().get(2),
-              transfers(r.transfers())));
-    }
-    return sb.toString();
-  }
-
-  /** "N sent: x MiB in y s (z MiB/s); ...; M failed" from the senders' logs. */
-  static String transfers(List<ServerLogs.Transfer> ts) {
-    if (ts.isEmpty()) {
-      return "none logged";
-    }
-    List<String> sent = new java.util.ArrayList<>();
-    long failed = 0;
-    for (ServerLogs.Transfer t : ts) {
-      if (!t.ok()) {
-        failed++;
-        continue;
-      }
-      double s = t.seconds();
-      sent.add(
-          String.format(
-              Locale.ROOT,
-              "%s MiB in %.1f s (%.0f MiB/s)",
-              DirSize.mib(t.bytes()),
-              s,
-              s > 0 ? t.bytes() / (1024.0 * 1024.0) / s : Double.NaN));
-    }
-    return sent.size()
-        + " sent"
-        + (sent.isEmpty() ? "" : ": " + String.join("; ", sent))
-        + (failed > 0 ? "; " + failed + " failed" : "");
-  }
-
-  /** The light load's latency per window, and each p99 over the first window's. */
-  static String latencies(Catchup.Result r) {
-    StringBuilder sb =
-        new StringBuilder(
-            "| window | s | writes | p50 ms | p99 ms | p99.9 ms | max ms | p99 / p99 with all"
-                + " nodes up |\n"
-                + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
-    double base = r.windows().get(0).ms(99);
-    for (LatencyLog.Window w : r.windows()) {
-      sb.append(w.row()).append(String.format(Locale.ROOT, " %.2f |%n", w.ms(99) / base));
+              TrialReport.transfers(r.transfers())));
     }
     return sb.toString();
   }
@@ -101,41 +60,21 @@ final class CatchupReport {
             r.terms().get(0),
             r.terms().get(1),
             r.terms().get(2)));
-    // Every transfer that went through, and the first few that failed.
-    int failuresShown = 0;
-    for (ServerLogs.Transfer t : r.transfers()) {
-      if (!t.ok() && failuresShown++ >= 3) {
-        continue;
-      }
-      sb.append("- node ").append(t.node()).append("'s log: `");
-      sb.append(t.line().strip().replace('`', '\'')).append("`\n");
-    }
-    if (failuresShown > 3) {
-      sb.append("- (").append(failuresShown - 3).append(" more failed transfers in the log)\n");
-    }
+    sb.append(TrialReport.transferLines(r.transfers()));
     if (r.transfers().isEmpty()) {
       sb.append(
           "- no node logged a snapshot sent: the node caught up from the log (write more"
               + " while it is down: --extra-writes)\n");
     }
-    for (String b : r.badSamples()) {
-      sb.append("- wrong read: ").append(b).append('\n');
-    }
-    List<String> errs = concat(r.load().sampleErrors(), r.extra().sampleErrors());
-    for (String e : errs) {
-      sb.append("- write error: ").append(e).append('\n');
-    }
-    if (r.lightErrors() > 0) {
-      sb.append("- light load: ").append(r.lightErrors()).append(" errors, e.g. ");
-      sb.append(String.join("; ", r.lightErrorSamples())).append('\n');
-    }
+    sb.append(
+        TrialReport.errors(
+            r.badSamples(),
+            concat(r.load().sampleErrors(), r.extra().sampleErrors()),
+            r.lightErrors(),
+            r.lightErrorSamples()));
     sb.append("\nLight load (writes through the leader) per window:\n\n");
-    sb.append(latencies(r));
-    sb.append("\nServer logs (warnings and errors):\n\n");
-    for (String s : r.logScans()) {
-      sb.append(s.startsWith("    ") ? "  - `" + s.strip().replace('`', '\'') + "`" : "- " + s);
-      sb.append('\n');
-    }
+    sb.append(TrialReport.windows(r.windows()));
+    sb.append(TrialReport.logScans(r.logScans()));
     return sb.append('\n').toString();
   }
 
@@ -156,7 +95,8 @@ final class CatchupReport {
                   + " \"extra_errors\": %d, \"leader\": %d, \"follower\": %d,"
                   + " \"restart_to_listening_s\": %.3f, \"restart_to_served_s\": %.3f,"
                   + " \"verified\": %d, \"missing\": %d, \"mismatches\": %d,"
-                  + " \"light_errors\": %d, \"terms\": %s, \"transfers\": [",
+                  + " \"light_errors\": %d, \"terms\": %s, \"transfers\": %s,"
+                  + " \"windows\": %s}",
               Report.quote(r.system()),
               Report.quote(r.description()),
               r.load().seconds(),
@@ -173,43 +113,11 @@ final class CatchupReport {
               r.missing(),
               r.mismatches(),
               r.lightErrors(),
-              r.terms()));
-      for (int j = 0; j < r.transfers().size(); j++) {
-        ServerLogs.Transfer t = r.transfers().get(j);
-        sb.append(
-            String.format(
-                Locale.ROOT,
-                "%s{\"ok\": %b, \"node\": %d, \"bytes\": %d, \"start_ms\": %d, \"end_ms\": %d}",
-                j == 0 ? "" : ", ",
-                t.ok(),
-                t.node(),
-                t.bytes(),
-                t.startMillis(),
-                t.endMillis()));
-      }
-      sb.append("], \"windows\": [");
-      for (int j = 0; j < r.windows().size(); j++) {
-        LatencyLog.Window w = r.windows().get(j);
-        sb.append(
-            String.format(
-                Locale.ROOT,
-                "%s{\"name\": %s, \"seconds\": %.3f, \"writes\": %d, \"p50_ms\": %s,"
-                    + " \"p99_ms\": %s, \"p999_ms\": %s, \"max_ms\": %s}",
-                j == 0 ? "" : ", ",
-                Report.quote(w.name()),
-                w.seconds(),
-                w.count(),
-                num(w.ms(50)),
-                num(w.ms(99)),
-                num(w.ms(99.9)),
-                num(w.maxMs())));
-      }
-      sb.append("]}").append(i + 1 < results.size() ? ",\n" : "\n");
+              r.terms(),
+              TrialReport.transfersJson(r.transfers()),
+              TrialReport.windowsJson(r.windows())));
+      sb.append(i + 1 < results.size() ? ",\n" : "\n");
     }
     return sb.append("  ]\n}\n").toString();
-  }
-
-  private static String num(double v) {
-    return Double.isNaN(v) ? "null" : String.format(Locale.ROOT, "%.3f", v);
   }
 }
