@@ -2,7 +2,6 @@ package io.raftkv.bench;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -16,86 +15,48 @@ import java.util.stream.IntStream;
  * its latency without one.
  */
 final class Catchup {
-  /** The trial's sizes and pacing. */
-  record Params(
-      int keys,
-      int valueSize,
-      int extraWrites,
-      int loadClients,
-      int lightClients,
-      double lightRate,
-      Duration quiet,
-      Duration limit,
-      int verifyKeys,
-      long seed) {}
-
   /** What one trial measured; times in seconds. */
   record Result(
-      String system,
-      String description,
-      BulkWriter.Result load,
+      TrialResult trial,
       BulkWriter.Result extra,
-      int leader,
       int follower,
       double restartToListening,
       double restartToServed,
-      double verifySeconds,
-      int verified,
-      int missing,
-      int mismatches,
-      List<String> badSamples,
-      List<ServerLogs.Transfer> transfers,
-      List<LatencyLog.Window> windows,
-      long lightErrors,
-      List<String> lightErrorSamples,
-      List<String> logScans,
-      String localRead,
-      List<Long> terms) {}
+      double verifySeconds) {}
 
   private static final byte[] MARKER = "__catchup_last__".getBytes(StandardCharsets.US_ASCII);
 
   private final CatchupCluster cluster;
   private final String system;
-  private final Params p;
+  private final TrialParams p;
+  private final int extraWrites;
   private final PrintStream progress;
 
-  Catchup(CatchupCluster cluster, String system, Params p, PrintStream progress) {
+  /**
+   * @param extraWrites new keys written while the follower is down
+   */
+  Catchup(
+      CatchupCluster cluster, String system, TrialParams p, int extraWrites, PrintStream progress) {
     this.cluster = cluster;
     this.system = system;
     this.p = p;
+    this.extraWrites = extraWrites;
     this.progress = progress;
-  }
-
-  static byte[] loadKey(int i) {
-    return String.format("cl%014d", i).getBytes(StandardCharsets.US_ASCII);
   }
 
   static byte[] extraKey(int i) {
     return String.format("cx%014d", i).getBytes(StandardCharsets.US_ASCII);
   }
 
-  private byte[] loadValue(int i) {
-    return ValueCheck.value(i, p.valueSize(), p.seed());
-  }
-
   private byte[] extraValue(int i) {
     return ValueCheck.value(i, p.valueSize(), p.seed() + 1);
   }
 
-  private byte[] markerValue() {
-    return ("done-" + p.seed()).getBytes(StandardCharsets.US_ASCII);
-  }
-
   Result run() throws Exception {
     Target t = cluster.target();
-    say("loading %,d keys of %d B with %d clients", p.keys(), p.valueSize(), p.loadClients());
-    BulkWriter.Result load =
-        BulkWriter.write(
-            t, p.loadClients(), p.keys(), Catchup::loadKey, this::loadValue, "load", progress);
-    int leader = cluster.leader();
-    if (leader < 0) {
-      throw new IllegalStateException(system + ": no leader after the load");
-    }
+    DataSet data = new DataSet(p);
+    DataSet.Loaded load = data.load(cluster, system, progress);
+    int leader = load.leader();
     int follower = (leader + 1) % t.nodes();
     List<Long> terms = new ArrayList<>();
     terms.add(cluster.term());
@@ -113,13 +74,13 @@ final class Catchup {
           BulkWriter.write(
               t,
               p.loadClients(),
-              p.extraWrites(),
+              extraWrites,
               Catchup::extraKey,
               this::extraValue,
               "writes while node " + follower + " is down",
               progress);
       try (Target.Session s = cluster.sessionAt(leader)) {
-        s.put(MARKER, markerValue());
+        s.put(MARKER, data.markerValue());
       }
       windows.add(light.measure("node " + follower + " down, no transfer", Wall.now(), quiet));
 
@@ -132,7 +93,7 @@ final class Catchup {
           ReadBack.awaitValue(
               key -> cluster.localRead(follower, key),
               MARKER,
-              markerValue(),
+              data.markerValue(),
               restart + p.limit().toMillis());
       if (served < 0) {
         throw new IllegalStateException(
@@ -146,7 +107,7 @@ final class Catchup {
       say(
           "node %d serves the last key %.1f s after its restart",
           follower, (served - restart) / 1e3);
-      ReadBack.Result check = ReadBack.check(sample(), key -> cluster.localRead(follower, key));
+      ReadBack.Result check = ReadBack.check(sample(data), key -> cluster.localRead(follower, key));
       long verified = Wall.now();
       terms.add(cluster.term());
       windows.add(light.measure("after the catch-up, no transfer", verified, quiet));
@@ -159,27 +120,15 @@ final class Catchup {
       List<String> scans =
           TrialLogs.scans(
               cluster, all, i -> i == leader ? "leader" : i == follower ? "restarted" : "");
+      TrialResult trial =
+          TrialResult.of(system, cluster, load, light, check, terms, transfers, windows, scans);
       return new Result(
-          system,
-          t.describe(),
-          load,
+          trial,
           extra,
-          leader,
           follower,
           (listening - restart) / 1e3,
           (served - restart) / 1e3,
-          (verified - served) / 1e3,
-          check.verified(),
-          check.missing(),
-          check.mismatches(),
-          check.bad(),
-          transfers,
-          windows,
-          light.errors(),
-          light.sampleErrors(),
-          scans,
-          cluster.localReadName(),
-          terms);
+          (verified - served) / 1e3);
     }
   }
 
@@ -187,21 +136,21 @@ final class Catchup {
    * A seeded sample of the loaded and of the later keys (the first and last of each included), to
    * read back from the restarted node.
    */
-  private List<ReadBack.Expected> sample() {
+  private List<ReadBack.Expected> sample(DataSet data) {
     SplittableRandom rnd = new SplittableRandom(p.seed());
     List<ReadBack.Expected> sample = new ArrayList<>();
-    sample.add(new ReadBack.Expected(loadKey(0), loadValue(0)));
-    sample.add(new ReadBack.Expected(loadKey(p.keys() - 1), loadValue(p.keys() - 1)));
+    sample.add(new ReadBack.Expected(DataSet.key(0), data.value(0)));
+    sample.add(new ReadBack.Expected(DataSet.key(p.keys() - 1), data.value(p.keys() - 1)));
     sample.add(new ReadBack.Expected(extraKey(0), extraValue(0)));
-    int last = p.extraWrites() - 1;
+    int last = extraWrites - 1;
     sample.add(new ReadBack.Expected(extraKey(last), extraValue(last)));
     for (int i = 0; i < p.verifyKeys(); i++) {
       if (rnd.nextInt(10) == 0) {
-        int k = rnd.nextInt(p.extraWrites());
+        int k = rnd.nextInt(extraWrites);
         sample.add(new ReadBack.Expected(extraKey(k), extraValue(k)));
       } else {
         int k = rnd.nextInt(p.keys());
-        sample.add(new ReadBack.Expected(loadKey(k), loadValue(k)));
+        sample.add(new ReadBack.Expected(DataSet.key(k), data.value(k)));
       }
     }
     return sample;

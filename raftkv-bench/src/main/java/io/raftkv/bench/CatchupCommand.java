@@ -41,18 +41,6 @@ final class CatchupCommand implements Callable<Integer> {
     if (extraWrites < 1) {
       throw new IllegalArgumentException("--extra-writes must be at least 1");
     }
-    Catchup.Params params =
-        new Catchup.Params(
-            o.keys,
-            o.valueSize,
-            extraWrites,
-            o.loadClients,
-            o.lightClients,
-            o.lightRate,
-            o.window,
-            o.limit,
-            o.verifyKeys,
-            o.seed);
     String head =
         o.head(
             "catchup",
@@ -66,7 +54,7 @@ final class CatchupCommand implements Callable<Integer> {
         if (progress != null) {
           progress.printf("[%s] %s%n", system, c.target().describe());
         }
-        results.add(new Catchup(c, system, params, progress).run());
+        results.add(new Catchup(c, system, o.params(), extraWrites, progress).run());
       }
     }
     StringBuilder md = new StringBuilder(CatchupReport.summary(results)).append('\n');
@@ -74,7 +62,7 @@ final class CatchupCommand implements Callable<Integer> {
       md.append(CatchupReport.details(r));
     }
     o.write(head, md.toString(), CatchupReport.json(head, results));
-    boolean bad = results.stream().anyMatch(r -> r.missing() + r.mismatches() > 0);
+    boolean bad = results.stream().anyMatch(r -> !r.trial().check().ok());
     return bad ? 1 : 0;
   }
 

@@ -21,7 +21,11 @@ final class ReadBack {
   record Expected(byte[] key, byte[] value) {}
 
   /** What a sample check found; {@code bad} describes the first few wrong reads. */
-  record Result(int verified, int missing, int mismatches, List<String> bad) {}
+  record Result(int verified, int missing, int mismatches, List<String> bad) {
+    boolean ok() {
+      return missing + mismatches == 0;
+    }
+  }
 
   /**
    * Polls {@code read} of {@code key} until it returns {@code want}; the time it did, or -1 when

@@ -143,6 +143,11 @@ final class TrialOptions {
     return systems;
   }
 
+  TrialParams params() {
+    return new TrialParams(
+        keys, valueSize, loadClients, lightClients, lightRate, window, limit, verifyKeys, seed);
+  }
+
   Path svrPath() {
     return InsertReadCommand.devLauncher(svr, "svr");
   }

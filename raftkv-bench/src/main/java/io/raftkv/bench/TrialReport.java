@@ -30,6 +30,77 @@ final class TrialReport {
     return sb.toString();
   }
 
+  /** A report's JSON: its header, and a result object per system. */
+  static String json(String head, List<String> results) {
+    return "{\n  \"header\": "
+        + Report.quote(head)
+        + ",\n  \"results\": [\n"
+        + String.join(",\n", results)
+        + "\n  ]\n}\n";
+  }
+
+  /**
+   * One system's result as a JSON object: what every trial has (the system, the load, the leader),
+   * then {@code fields} (the trial's own, "name": value pairs), then the read-back, the light
+   * load's errors, the terms, the snapshots sent and the latency windows.
+   */
+  static String resultJson(TrialResult r, String fields) {
+    return String.format(
+        Locale.ROOT,
+        "    {\"system\": %s, \"description\": %s, \"load_s\": %.3f, \"load_writes\": %d,"
+            + " \"load_errors\": %d, \"leader\": %d, %s, \"verified\": %d, \"missing\": %d,"
+            + " \"mismatches\": %d, \"light_errors\": %d, \"terms\": %s, \"transfers\": %s,"
+            + " \"windows\": %s}",
+        Report.quote(r.system()),
+        Report.quote(r.description()),
+        r.load().seconds(),
+        r.load().ops(),
+        r.load().errors(),
+        r.leader(),
+        fields,
+        r.check().verified(),
+        r.check().missing(),
+        r.check().mismatches(),
+        r.lightErrors(),
+        r.terms(),
+        transfersJson(r.transfers()),
+        windowsJson(r.windows()));
+  }
+
+  /**
+   * A row of a summary table: the system and its load, then {@code middle} (the trial's own cells,
+   * "a | b | c"), then the read-back, the terms and the snapshots sent.
+   */
+  static String summaryRow(TrialResult r, String middle) {
+    return String.format(
+        Locale.ROOT,
+        "| %s | %.1f (%.0f, %d) | %s | %d (%d, %d) | %s | %s |%n",
+        r.system(),
+        r.load().seconds(),
+        r.load().opsPerSec(),
+        r.load().errors(),
+        middle,
+        r.check().verified(),
+        r.check().missing(),
+        r.check().mismatches(),
+        r.terms().get(0) + " → " + r.terms().get(1) + " → " + r.terms().get(2),
+        transfers(r.transfers()));
+  }
+
+  /** A system's section of the details starts so: its name, then the cluster. */
+  static String heading(TrialResult r) {
+    return "### " + r.system() + "\n\n- " + r.description() + "\n";
+  }
+
+  /** A system's section ends so: the light load's windows, then the servers' logs. */
+  static String observations(TrialResult r) {
+    return "\nLight load (writes through the leader) per window:\n\n"
+        + windows(r.windows())
+        + logScans(r.logScans())
+        + "\n";
+  }
+
+  /** The windows as a JSON array. */
   /** The windows as a JSON array. */
   static String windowsJson(List<LatencyLog.Window> windows) {
     List<String> items = new ArrayList<>();
@@ -112,28 +183,24 @@ final class TrialReport {
     return sb.toString();
   }
 
-  /** List items for wrong reads, failed bulk writes and the light load's errors. */
-  static String errors(
-      List<String> badReads,
-      List<String> writeErrors,
-      long lightErrors,
-      List<String> lightSamples) {
+  /** List items for wrong reads, failed bulk writes ({@code writeErrors}) and the light load's. */
+  static String errors(TrialResult r, List<String> writeErrors) {
     StringBuilder sb = new StringBuilder();
-    for (String b : badReads) {
+    for (String b : r.check().bad()) {
       sb.append("- wrong read: ").append(b).append('\n');
     }
     for (String e : writeErrors) {
       sb.append("- write error: ").append(e).append('\n');
     }
-    if (lightErrors > 0) {
-      sb.append("- light load: ").append(lightErrors).append(" errors, e.g. ");
-      sb.append(String.join("; ", lightSamples)).append('\n');
+    if (r.lightErrors() > 0) {
+      sb.append("- light load: ").append(r.lightErrors()).append(" errors, e.g. ");
+      sb.append(String.join("; ", r.lightErrorSamples())).append('\n');
     }
     return sb.toString();
   }
 
   /** The servers' warnings and errors ({@link TrialLogs#scans}) as a list. */
-  static String logScans(List<String> scans) {
+  private static String logScans(List<String> scans) {
     StringBuilder sb = new StringBuilder("\nServer logs (warnings and errors):\n\n");
     for (String s : scans) {
       sb.append(s.startsWith("    ") ? "  - `" + s.strip().replace('`', '\'') + "`" : "- " + s);
