@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
  * promote, remove.
  */
 final class EtcdReplace implements ReplaceCluster {
-  private static final Pattern ADDED = Pattern.compile("Member ([0-9a-f]+) added");
+  // etcdctl pads the hex id to 16 characters with spaces: "Member  bf70af492554a07 added".
+  private static final Pattern ADDED = Pattern.compile("Member\\s+([0-9a-f]+)\\s+added");
   private static final Pattern INITIAL = Pattern.compile("ETCD_INITIAL_CLUSTER=\"([^\"]*)\"");
   private static final Duration COMMAND_LIMIT = Duration.ofSeconds(30);
 
@@ -112,7 +113,7 @@ final class EtcdReplace implements ReplaceCluster {
     }
     steps.add(Replacement.Step.of("add the new member as a learner", add));
     steps.add(start(group(INITIAL, add.output()), deadlineMillis, say));
-    long voting = promote(survivors, group(ADDED, add.output()), deadlineMillis, steps, say);
+    long voting = promote(survivors, addedId(add.output()), deadlineMillis, steps, say);
     if (learnerFirst) {
       removed = remove(survivors, steps, say);
     }
@@ -219,6 +220,11 @@ final class EtcdReplace implements ReplaceCluster {
         new ArrayList<>(List.of(etcdctl.toString(), "--endpoints=" + String.join(",", endpoints)));
     cmd.addAll(List.of(args));
     return Commands.run(cmd, COMMAND_LIMIT);
+  }
+
+  /** The id of the member {@code etcdctl member add} printed it added. */
+  static String addedId(String memberAdd) {
+    return group(ADDED, memberAdd);
   }
 
   private static String group(Pattern p, String output) {

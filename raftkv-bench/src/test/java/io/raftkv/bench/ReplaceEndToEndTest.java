@@ -107,4 +107,13 @@ class ReplaceEndToEndTest {
     assertThat(EtcdReplace.memberId(list, "m2")).isEqualTo("3760a4ec3b84f7fa");
     assertThat(EtcdReplace.memberId(list, "m1")).isEqualTo("2943212f5e2cf73");
   }
+
+  @Test
+  void findsTheAddedMembersIdWhateverItsLength() {
+    // etcdctl pads ids shorter than 16 hex digits with spaces.
+    assertThat(EtcdReplace.addedId("Member  bf70af492554a07 added to cluster 7bdc14c862f4497e\n"))
+        .isEqualTo("bf70af492554a07");
+    assertThat(EtcdReplace.addedId("Member c12cd9d9b7eafb21 added to cluster f017819664191323\n"))
+        .isEqualTo("c12cd9d9b7eafb21");
+  }
 }
