@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
       FailoverCommand.class,
       DiskCommand.class,
       CatchupCommand.class,
-      CompactionCommand.class
+      CompactionCommand.class,
+      ReplaceCommand.class
     })
 public final class BenchMain implements Callable<Integer> {
 

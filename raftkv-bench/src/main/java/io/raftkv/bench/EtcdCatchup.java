@@ -25,7 +25,7 @@ final class EtcdCatchup implements CatchupCluster {
   }
 
   @Override
-  public Target target() {
+  public EtcdTarget target() {
     return target;
   }
 
@@ -45,10 +45,12 @@ final class EtcdCatchup implements CatchupCluster {
   }
 
   private Client client(int node) {
-    return Client.builder()
-        .endpoints(target.endpoints().get(node))
-        .connectTimeout(Duration.ofSeconds(2))
-        .build();
+    return client(target.endpoints().get(node));
+  }
+
+  /** A client of the member at {@code url} alone. */
+  static Client client(String url) {
+    return Client.builder().endpoints(url).connectTimeout(Duration.ofSeconds(2)).build();
   }
 
   @Override
@@ -99,6 +101,11 @@ final class EtcdCatchup implements CatchupCluster {
       }
       c = readers[node];
     }
+    return serializableGet(c, key);
+  }
+
+  /** A serializable GET: the member {@code c} talks to answers from its own store. */
+  static Optional<byte[]> serializableGet(Client c, byte[] key) throws Exception {
     GetResponse r =
         c.getKVClient().get(ByteSequence.from(key), SERIALIZABLE).get(2, TimeUnit.SECONDS);
     return r.getKvs().isEmpty()

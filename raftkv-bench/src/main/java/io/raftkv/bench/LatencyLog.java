@@ -27,16 +27,40 @@ final class LatencyLog {
   /** The operations that completed in [fromMillis, toMillis). */
   synchronized Window window(String name, long fromMillis, long toMillis) {
     Histogram h = Measurement.newHistogram();
+    long[] done = new long[size];
+    int n = 0;
     for (int i = 0; i < size; i++) {
       if (at[i] >= fromMillis && at[i] < toMillis) {
         h.recordValue(Math.max(1, micros[i]));
+        done[n++] = at[i];
       }
     }
-    return new Window(name, fromMillis, toMillis, h);
+    return new Window(name, fromMillis, toMillis, h, longestGap(done, n, fromMillis, toMillis));
   }
 
-  /** The latencies of one window; milliseconds in every accessor. */
-  record Window(String name, long fromMillis, long toMillis, Histogram histogram) {
+  /**
+   * The longest time in [from, to) without a completed operation: between two consecutive
+   * completions, or between an end of the window and the completion nearest it. A stall shows here
+   * even when the writes it held up are few (and so barely move a percentile).
+   */
+  static long longestGap(long[] completions, int n, long from, long to) {
+    long[] t = Arrays.copyOf(completions, n);
+    Arrays.sort(t);
+    long gap = 0;
+    long previous = from;
+    for (long c : t) {
+      gap = Math.max(gap, c - previous);
+      previous = c;
+    }
+    return Math.max(gap, to - previous);
+  }
+
+  /**
+   * The latencies of one window; milliseconds in every accessor. {@code longestGapMillis}: see
+   * {@link #longestGap}.
+   */
+  record Window(
+      String name, long fromMillis, long toMillis, Histogram histogram, long longestGapMillis) {
     long count() {
       return histogram.getTotalCount();
     }

@@ -35,6 +35,19 @@ final class LightLoad implements AutoCloseable {
     this.valueSize = valueSize;
   }
 
+  /**
+   * {@code clients} clients writing through node {@code node} of {@code cluster} alone (the leader:
+   * its latency, no detour), not started yet.
+   */
+  static LightLoad through(
+      CatchupCluster cluster, int node, int clients, double rate, int valueSize) throws Exception {
+    List<Target.Session> sessions = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      sessions.add(cluster.sessionAt(node));
+    }
+    return new LightLoad(sessions, rate, valueSize);
+  }
+
   void start() {
     for (int c = 0; c < sessions.size(); c++) {
       int client = c;
@@ -81,6 +94,12 @@ final class LightLoad implements AutoCloseable {
       // The next send is one interval after this one was due, or now if that has passed.
       next = Math.max(next + interval, System.nanoTime());
     }
+  }
+
+  /** Waits until {@code millis} after {@code fromMillis}, then returns the latencies in between. */
+  LatencyLog.Window measure(String name, long fromMillis, long millis) throws InterruptedException {
+    Wall.sleepUntil(fromMillis + millis);
+    return log.window(name, fromMillis, fromMillis + millis);
   }
 
   LatencyLog latencies() {

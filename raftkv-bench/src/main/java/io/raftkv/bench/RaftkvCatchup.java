@@ -19,7 +19,7 @@ final class RaftkvCatchup implements CatchupCluster {
   }
 
   @Override
-  public Target target() {
+  public RaftkvTarget target() {
     return target;
   }
 
@@ -72,14 +72,18 @@ final class RaftkvCatchup implements CatchupCluster {
   @Override
   public synchronized Optional<byte[]> localRead(int node, byte[] key) throws Exception {
     if (readers[node] == null) {
-      // Short deadlines: a node that is still starting is asked again by the caller's loop.
-      readers[node] =
-          KvClient.builder(List.of(target.endpoints().get(node)))
-              .timeout(Duration.ofSeconds(2))
-              .attemptTimeout(Duration.ofSeconds(1))
-              .build();
+      readers[node] = localReader(target.endpoints().get(node));
     }
     return readers[node].directGet(target.endpoints().get(node), key);
+  }
+
+  /** A client for DIRECT_GETs from the node at {@code endpoint}. */
+  static KvClient localReader(String endpoint) {
+    // Short deadlines: a node that is still starting is asked again by the caller's loop.
+    return KvClient.builder(List.of(endpoint))
+        .timeout(Duration.ofSeconds(2))
+        .attemptTimeout(Duration.ofSeconds(1))
+        .build();
   }
 
   @Override
