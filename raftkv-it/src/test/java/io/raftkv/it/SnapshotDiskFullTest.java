@@ -80,7 +80,24 @@ class SnapshotDiskFullTest {
               Duration.ofSeconds(60),
               () -> log(c).contains("the disk is nearly full"));
         } catch (AssertionError e) {
-          throw new AssertionError(e.getMessage() + "\n" + c.log(2), e);
+          Path keep = Path.of(System.getProperty("java.io.tmpdir"), "snapshot-disk-full-failure");
+          Files.createDirectories(keep);
+          try (var files = Files.list(small)) {
+            for (Path f :
+                files.filter(f -> f.getFileName().toString().startsWith("LOG")).toList()) {
+              Files.copy(
+                  f,
+                  keep.resolve(f.getFileName()),
+                  java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+          }
+          for (int i = 0; i < 3; i++) {
+            Files.copy(
+                dir.resolve("svr-" + i + ".log"),
+                keep.resolve("svr-" + i + ".log"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          }
+          throw new AssertionError(e.getMessage() + "\n" + c.log(2) + c.logs(), e);
         }
         String refusal =
             log(c).lines().filter(l -> l.contains("the disk is nearly full")).findFirst().get();

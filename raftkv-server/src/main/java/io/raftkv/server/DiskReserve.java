@@ -10,12 +10,14 @@ import java.nio.file.Path;
  * fatal (nothing may be acknowledged that is not durable); so writing a snapshot stops while there
  * is still room for the log, and the node stays on its old state, running.
  *
- * <p>The reserve covers what RocksDB may write at any moment without asking: its memtables (32 MiB
- * over all column families, {@code RocksStore}) flushed to disk, plus the log's own appends.
+ * <p>The reserve covers what RocksDB may write at any moment without asking.
  */
 final class DiskReserve {
-  /** Left free by snapshot writes. */
-  static final long BYTES = 48L << 20;
+  /**
+   * Left free by snapshot writes: RocksDB's memtables (32 MiB) flushed, a new WAL file (RocksDB
+   * preallocates 1.1 x the 16 MiB write buffer), and the log's own appends.
+   */
+  static final long BYTES = 64L << 20;
 
   private DiskReserve() {}
 

@@ -153,7 +153,12 @@ final class SnapshotStreamer implements NodeRuntime.SnapshotSender, AutoCloseabl
   private long transfer(RaftMessage message, KvSnapshots.Image image) throws Exception {
     CompletableFuture<SnapshotAck> ack = new CompletableFuture<>();
     Flow flow = new Flow(ack);
-    SnapshotTransportGrpc.newStub(channels.apply(message.getTo()))
+    ManagedChannel channel = channels.apply(message.getTo());
+    // gRPC's own reconnect backoff grows to minutes while a follower is down, and a call on a
+    // channel in that state fails at once without trying: a restarted follower would wait that
+    // long for its snapshot (found by SnapshotDiskFullTest). Our backoff decides when to try.
+    channel.resetConnectBackoff();
+    SnapshotTransportGrpc.newStub(channel)
         .withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS)
         .installSnapshot(flow);
     RateLimiter limiter = bytesPerSecond > 0 ? RateLimiter.create(bytesPerSecond) : null;
