@@ -73,20 +73,7 @@ final class ClusterCertificates {
 
   /** svr took etcd's names for these flags, so one list serves both. */
   private List<String> flags(int i, TestCertificates.Issued peer) {
-    return List.of(
-        "--cert-file",
-        servers.get(i).certFile().toString(),
-        "--key-file",
-        servers.get(i).keyFile().toString(),
-        "--trusted-ca-file",
-        caFile.toString(),
-        "--client-cert-auth",
-        "--peer-cert-file",
-        peer.certFile().toString(),
-        "--peer-key-file",
-        peer.keyFile().toString(),
-        "--peer-trusted-ca-file",
-        caFile.toString());
+    return TestCertificates.svrTlsFlags(caFile, servers.get(i), peer);
   }
 
   /** How bench's raftkv clients connect: the authority and bench's certificate (what clt takes). */

@@ -66,21 +66,7 @@ final class ClusterTls {
     // too, as scripts/make-certs.sh writes it, for people reading the certificate.
     String member = "raftkv-node-" + id;
     TestCertificates.Issued peer = ca.issue("node-" + id + "-peer", member, member);
-    String trusted = ca.certFile().toString();
-    return List.of(
-        "--cert-file",
-        kv.certFile().toString(),
-        "--key-file",
-        kv.keyFile().toString(),
-        "--trusted-ca-file",
-        trusted,
-        "--client-cert-auth",
-        "--peer-cert-file",
-        peer.certFile().toString(),
-        "--peer-key-file",
-        peer.keyFile().toString(),
-        "--peer-trusted-ca-file",
-        trusted);
+    return TestCertificates.svrTlsFlags(ca.certFile(), kv, peer);
   }
 
   /** A channel to a node's KV port ("host:port"): what every client of the nemesis dials. */

@@ -49,6 +49,29 @@ public final class TestCertificates {
   /** A certificate and its private key, as PEM files. */
   public record Issued(Path certFile, Path keyFile) {}
 
+  /**
+   * svr's TLS flags (etcd's names, so etcd takes the same list): client TLS with client
+   * certificates required, and mutual TLS between members, all trusting {@code trustedCa}.
+   *
+   * @param peer the node's peer certificate, naming the member (raftkv-node-&lt;id&gt;)
+   */
+  public static java.util.List<String> svrTlsFlags(Path trustedCa, Issued server, Issued peer) {
+    return java.util.List.of(
+        "--cert-file",
+        server.certFile().toString(),
+        "--key-file",
+        server.keyFile().toString(),
+        "--trusted-ca-file",
+        trustedCa.toString(),
+        "--client-cert-auth",
+        "--peer-cert-file",
+        peer.certFile().toString(),
+        "--peer-key-file",
+        peer.keyFile().toString(),
+        "--peer-trusted-ca-file",
+        trustedCa.toString());
+  }
+
   /** A self-signed certificate authority whose files live in one directory. */
   public static final class Authority {
     private final Path dir;
