@@ -36,10 +36,6 @@ class SnapshotDiskFullTest {
         new LocalCluster(3, dir, "--snapshot-entries", "8", "--snapshot-catchup-entries", "2")) {
       Path small = c.dataDir(2);
       Files.createDirectories(small);
-      // Off in CI until its flakiness is understood: in some runs the restarted follower gets the
-      // large writes as log entries (filling its disk through appends, which is fatal by design)
-      // although the leader reported a log start after them. -Draftkv.diskFullTest=true runs it.
-      assumeTrue(Boolean.getBoolean("raftkv.diskFullTest"));
       assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", small.toString()));
       try {
         c.startAll(0);

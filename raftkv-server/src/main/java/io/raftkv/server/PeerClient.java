@@ -21,6 +21,12 @@ import org.slf4j.LoggerFactory;
  * dropped and Raft's own retries (heartbeats, re-sent appends) recover. A broken stream is reopened
  * with exponential backoff.
  *
+ * <p>Messages queued for a stream that broke, or for a connection attempt that failed, are dropped,
+ * not kept for the next connection: a peer that was down for a while must hear what its leader says
+ * now, not the appends it was sent while it was dead (delivered on its return, they made a
+ * restarted follower append the entries its leader had since compacted, instead of taking the
+ * snapshot, and held up to the queue's capacity of entry data in the sender's heap).
+ *
  * <p>Thread-safety: {@link #send} from any thread; the rest runs on the shared executor.
  */
 final class PeerClient implements AutoCloseable {
@@ -34,6 +40,12 @@ final class PeerClient implements AutoCloseable {
    */
   private static final long MAX_BACKOFF_MS = 100;
 
+  /**
+   * Bytes queued for one peer before new messages are dropped (a message is always taken when the
+   * queue is empty, whatever its size): a slow peer must not hold the sender's heap hostage.
+   */
+  static final long MAX_QUEUED_BYTES = 64L << 20;
+
   private final int peerId;
   private final String target;
   private final ManagedChannel channel;
@@ -42,6 +54,7 @@ final class PeerClient implements AutoCloseable {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
   private final AtomicLong sentBytes = new AtomicLong();
+  private final AtomicLong queuedBytes = new AtomicLong();
 
   // Executor-thread state.
   private ClientCallStreamObserver<RaftMessage> stream;
@@ -117,11 +130,22 @@ final class PeerClient implements AutoCloseable {
   }
 
   private void enqueue(RaftMessage m) {
-    if (!queue.offer(m)) {
+    long size = m.getSerializedSize(); // memoized: flush() and the stream reuse it
+    if ((queuedBytes.get() + size > MAX_QUEUED_BYTES && !queue.isEmpty()) || !queue.offer(m)) {
       dropped.incrementAndGet();
       return;
     }
+    queuedBytes.addAndGet(size);
     scheduleFlush();
+  }
+
+  /** Takes the next queued message, or null. */
+  private RaftMessage poll() {
+    RaftMessage m = queue.poll();
+    if (m != null) {
+      queuedBytes.addAndGet(-m.getSerializedSize());
+    }
+    return m;
   }
 
   /** Moves the delayed messages that are due to the queue; runs on the executor. */
@@ -174,13 +198,13 @@ final class PeerClient implements AutoCloseable {
       return;
     }
     while (stream.isReady()) {
-      RaftMessage m = queue.poll();
+      RaftMessage m = poll();
       if (m == null) {
         return;
       }
       stream.onNext(m);
       sent.incrementAndGet();
-      sentBytes.addAndGet(m.getSerializedSize()); // computed once per message, and memoized
+      sentBytes.addAndGet(m.getSerializedSize());
     }
     // Not ready: the on-ready handler flushes again when the transport drains.
   }
@@ -235,6 +259,10 @@ final class PeerClient implements AutoCloseable {
     log.debug("stream to node {} at {} broken: {}", peerId, target, why);
     stream = null;
     connecting = false;
+    // What was queued for this connection is stale by the next one (see the class comment).
+    while (poll() != null) {
+      dropped.incrementAndGet();
+    }
     long delay = backoffMs;
     backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
     nextAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
