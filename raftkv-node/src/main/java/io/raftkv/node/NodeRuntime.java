@@ -207,6 +207,13 @@ public final class NodeRuntime<R> {
   private final ArrayDeque<Pending<?>> deadlines = new ArrayDeque<>();
 
   /**
+   * Ticks from {@link #nextTick} on in which no timer fires, counted at the end of the last turn
+   * ({@link Raft#ticksUntilTimerEvent()}): the node need not wake for them (an idle member woke 200
+   * times a second for nothing). Spent by the next {@link #setTime}.
+   */
+  private long quietTicks;
+
+  /**
    * @param raft a core restored from this node's storage
    * @param appliedIndex the state machine's last applied index (restored with it)
    * @param storage the durable log; persist must fsync when asked
@@ -254,21 +261,38 @@ public final class NodeRuntime<R> {
 
   // ---------------------------------------------------------------- time
 
-  /** The driver's clock; it never goes back (an earlier time is ignored). */
+  /**
+   * The driver's clock; it never goes back (an earlier time is ignored). Call it first in a turn:
+   * the ticks this node slept through by plan (see {@link #nextWakeNanos()}) go in now, before the
+   * turn's inputs, as if it had woken for each: a vote request must meet a lease that has run
+   * (§9.6), and a heartbeat must restart an election timer that has counted.
+   */
   public void setTime(long nowNanos) {
     if (nowNanos - now > 0) {
       now = nowNanos;
     }
+    while (quietTicks > 0 && now - nextTick >= 0) {
+      tick();
+      nextTick += timing.tickNanos();
+      quietTicks--;
+    }
+    // The turn's inputs may change what is quiet (a heartbeat restarts the election timer):
+    // recounted at its end.
+    quietTicks = 0;
   }
 
   public long now() {
     return now;
   }
 
-  /** When the next turn is due if no input arrives: the next tick or request deadline. */
+  /**
+   * When the next turn is due if no input arrives: the next tick at which a timer may fire (an idle
+   * node sleeps through the ticks before it: a follower until its election timeout, a leader until
+   * its next heartbeat), or the next request deadline.
+   */
   public long nextWakeNanos() {
     dropFinishedDeadlines();
-    long wake = nextTick;
+    long wake = nextTick + quietTicks * timing.tickNanos();
     if (!deadlines.isEmpty() && deadlines.peekFirst().deadline - wake < 0) {
       wake = deadlines.peekFirst().deadline;
     }
@@ -489,6 +513,8 @@ public final class NodeRuntime<R> {
       processor.drain(raft);
     }
     expireRequests();
+    // During the start-up policies every tick decides something (see tick()).
+    quietTicks = holdingElections || campaigning ? 0 : raft.ticksUntilTimerEvent() - 1;
   }
 
   /** Tells the listener when the configuration in effect changed (§4.1). */

@@ -229,6 +229,77 @@ class NodeRuntimeTest {
   }
 
   @Test
+  void anIdleFollowerSleepsUntilItsElectionTimeoutAndCampaignsWhenATickByTickLoopWould() {
+    // A loop that wakes every tick: when does this follower's election timeout fire?
+    NodeRuntime<String> ticking = node(3, false);
+    ticking.receive(heartbeatFrom(1, 1));
+    ticking.flush();
+    while (voteRequests() == 0) {
+      run(ticking, 1);
+    }
+    long fires = now;
+    sent.clear();
+
+    now = 0;
+    NodeRuntime<String> n = node(3, false); // the same seed, so the same randomized timeout
+    n.receive(heartbeatFrom(1, 1));
+    n.flush();
+    long wake = n.nextWakeNanos();
+    assertThat(wake).as("not the next tick but the timeout (10-20 ticks)").isEqualTo(fires);
+    now = wake;
+    n.setTime(now);
+    n.flush();
+    assertThat(voteRequests()).isEqualTo(2);
+  }
+
+  @Test
+  void anIdleLeaderWakesForItsHeartbeatsOnly() {
+    NodeRuntime<String> n = leaderOfThree();
+    long wakes = 0;
+    long end = now + 100 * MS;
+    sent.clear();
+    while (n.nextWakeNanos() - end <= 0) {
+      now = n.nextWakeNanos();
+      n.setTime(now);
+      n.flush();
+      wakes++;
+      ackAll(n); // a follower answers, so CheckQuorum keeps it leader
+    }
+    // Heartbeat every 2 ticks of 1 ms: 50 turns in 100 ms, not 100.
+    assertThat(wakes).isEqualTo(50);
+    assertThat(sent.stream().filter(m -> m.getTo() == 1 && m.hasAppendRequest()).count())
+        .isEqualTo(50);
+  }
+
+  @Test
+  void aFollowerThatSleptThroughItsLeaseGrantsAVoteAsIfItHadCountedEveryTick() {
+    NodeRuntime<String> n = node(3, true); // PreVote and CheckQuorum: the leader lease (§9.6)
+    n.receive(heartbeatFrom(1, 1));
+    n.flush();
+    assertThat(n.nextWakeNanos() - now).as("its own timeout is later").isGreaterThan(11 * MS);
+    // The leader is silent for more than the minimum election timeout (10 ticks): the lease ran
+    // out, though nothing woke this node meanwhile.
+    now += 11 * MS;
+    n.setTime(now);
+    n.receive(
+        RaftMessage.newBuilder()
+            .setFrom(2)
+            .setTo(0)
+            .setTerm(2)
+            .setVoteRequest(
+                io.raftkv.proto.raft.RequestVoteRequest.newBuilder()
+                    .setPreVote(true)
+                    .setLastLogIndex(10)
+                    .setLastLogTerm(1))
+            .build());
+    n.flush();
+    assertThat(sent)
+        .filteredOn(m -> m.getTo() == 2 && m.hasVoteResponse())
+        .singleElement()
+        .satisfies(m -> assertThat(m.getVoteResponse().getVoteGranted()).isTrue());
+  }
+
+  @Test
   void theStartupGraceEndsForGoodOnceALeaderIsKnown() {
     NodeRuntime<String> n = node(3, true);
     n.holdElections(1_000 * MS);
@@ -331,7 +402,7 @@ class NodeRuntimeTest {
     List<Outcome<String>> writes = new ArrayList<>();
     n.propose(ByteString.copyFromUtf8("x"), writes::add);
     n.flush();
-    assertThat(n.nextWakeNanos()).isEqualTo(now + MS); // the next tick comes first
+    assertThat(n.nextWakeNanos()).isEqualTo(now + 2 * MS); // the next heartbeat comes first
     // Nobody acknowledges the entry (and CheckQuorum is off, so the leader stays).
     run(n, TIMEOUT_MS - 1);
     assertThat(writes).isEmpty();

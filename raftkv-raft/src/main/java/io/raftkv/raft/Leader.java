@@ -120,6 +120,18 @@ final class Leader {
     return true;
   }
 
+  /** How many ticks until one of {@link #tick}'s timers fires (at least 1). */
+  int ticksUntilTimerEvent() {
+    int ticks =
+        Math.min(
+            config.heartbeatTicks() - heartbeatElapsed,
+            config.electionTimeoutMinTicks() - raft.electionElapsed);
+    if (leadTransferee != NONE) {
+      ticks = Math.min(ticks, config.electionTimeoutMinTicks() - transferElapsed);
+    }
+    return Math.max(1, ticks);
+  }
+
   /** One tick: heartbeats (§5.2), CheckQuorum (dissertation §6.2), the transfer's deadline. */
   void tick() {
     heartbeatElapsed++;

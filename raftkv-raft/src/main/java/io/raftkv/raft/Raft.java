@@ -168,6 +168,21 @@ public final class Raft {
   }
 
   /**
+   * How many {@link #tick} calls, with no other input between them, until one may do something (at
+   * least 1): a leader's next heartbeat or CheckQuorum, a follower's or candidate's election
+   * timeout. The ticks before it only count, so a driver that sleeps through them (an idle node
+   * need not wake every tick) and delivers them before its next input is indistinguishable from one
+   * that woke for each. A learner's lease only counts up to its limit; it is woken no later than
+   * its timeout anyway.
+   */
+  public int ticksUntilTimerEvent() {
+    if (role == Role.LEADER) {
+      return leader.ticksUntilTimerEvent();
+    }
+    return Math.max(1, randomizedElectionTimeout - electionElapsed);
+  }
+
+  /**
    * Starts an election now rather than at the next timeout (the {@code --leader} start-up hint).
    * The node still needs a majority of votes: safety never depends on this call.
    */
