@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
       DiskCommand.class,
       CatchupCommand.class,
       CompactionCommand.class,
-      ReplaceCommand.class
+      ReplaceCommand.class,
+      IdleCommand.class
     })
 public final class BenchMain implements Callable<Integer> {
 

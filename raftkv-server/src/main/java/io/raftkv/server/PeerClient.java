@@ -27,7 +27,14 @@ import org.slf4j.LoggerFactory;
  * restarted follower append the entries its leader had since compacted, instead of taking the
  * snapshot, and held up to the queue's capacity of entry data in the sender's heap).
  *
- * <p>Thread-safety: {@link #send} from any thread; the rest runs on the shared executor.
+ * <p>A small message (a heartbeat, a vote, an acknowledgement) to a peer whose stream is open and
+ * ready, with nothing queued before it, is handed to the stream on the sending thread (the node's
+ * loop): the hop through the executor cost a thread wake-up per message, on every write's path and
+ * 40 times a second on an idle member. Larger ones (appends with entries) are serialized on the
+ * executor, off the loop.
+ *
+ * <p>Thread-safety: {@link #send} from any thread; the connection's life runs on the shared
+ * executor; messages reach the stream under {@code streamLock}, in queue order.
  */
 final class PeerClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerClient.class);
@@ -46,6 +53,11 @@ final class PeerClient implements AutoCloseable {
    */
   static final long MAX_QUEUED_BYTES = 64L << 20;
 
+  /**
+   * Messages up to this size may go to the stream on the sender's thread (see the class comment).
+   */
+  static final int DIRECT_SEND_MAX_BYTES = 16 << 10;
+
   private final int peerId;
   private final String target;
   private final ManagedChannel channel;
@@ -56,8 +68,13 @@ final class PeerClient implements AutoCloseable {
   private final AtomicLong sentBytes = new AtomicLong();
   private final AtomicLong queuedBytes = new AtomicLong();
 
+  /** Held while messages are handed to {@link #stream}, and while it is replaced. */
+  private final Object streamLock = new Object();
+
+  // Written on the executor under streamLock; read by senders.
+  private volatile ClientCallStreamObserver<RaftMessage> stream;
+
   // Executor-thread state.
-  private ClientCallStreamObserver<RaftMessage> stream;
   private boolean connecting;
   private long backoffMs = MIN_BACKOFF_MS;
 
@@ -136,7 +153,35 @@ final class PeerClient implements AutoCloseable {
       return;
     }
     queuedBytes.addAndGet(size);
-    scheduleFlush();
+    // Alone in the queue and small: send it now. Behind others, the executor is on its way (and
+    // draining them here would serialize their entries on this thread).
+    if (size > DIRECT_SEND_MAX_BYTES || queue.size() > 1 || !drain()) {
+      scheduleFlush();
+    }
+  }
+
+  /**
+   * Hands queued messages to the stream while it is ready, on the calling thread; false if no
+   * stream is open (the executor connects). When the stream is not ready, its on-ready handler
+   * drains the rest.
+   */
+  private boolean drain() {
+    synchronized (streamLock) {
+      ClientCallStreamObserver<RaftMessage> s = stream;
+      if (s == null) {
+        return false;
+      }
+      while (s.isReady()) {
+        RaftMessage m = poll();
+        if (m == null) {
+          return true;
+        }
+        s.onNext(m);
+        sent.incrementAndGet();
+        sentBytes.addAndGet(m.getSerializedSize());
+      }
+      return true;
+    }
   }
 
   /** Takes the next queued message, or null. */
@@ -189,24 +234,11 @@ final class PeerClient implements AutoCloseable {
     if (closed) {
       return;
     }
-    if (stream == null) {
+    if (!drain() && System.nanoTime() - nextAttemptNanos >= 0) {
       // Only the backoff schedule reconnects: every message to a dead peer must not cost a TCP
       // connect (gRPC's own backoff, which would have damped that, is reset in connect()).
-      if (System.nanoTime() - nextAttemptNanos >= 0) {
-        connect();
-      }
-      return;
+      connect();
     }
-    while (stream.isReady()) {
-      RaftMessage m = poll();
-      if (m == null) {
-        return;
-      }
-      stream.onNext(m);
-      sent.incrementAndGet();
-      sentBytes.addAndGet(m.getSerializedSize());
-    }
-    // Not ready: the on-ready handler flushes again when the transport drains.
   }
 
   private void connect() {
@@ -244,7 +276,9 @@ final class PeerClient implements AutoCloseable {
       if (!connecting) {
         return; // an old stream
       }
-      stream = s;
+      synchronized (streamLock) {
+        stream = s;
+      }
       connecting = false;
       backoffMs = MIN_BACKOFF_MS;
       log.debug("stream to node {} at {} open", peerId, target);
@@ -257,11 +291,13 @@ final class PeerClient implements AutoCloseable {
       return;
     }
     log.debug("stream to node {} at {} broken: {}", peerId, target, why);
-    stream = null;
     connecting = false;
-    // What was queued for this connection is stale by the next one (see the class comment).
-    while (poll() != null) {
-      dropped.incrementAndGet();
+    synchronized (streamLock) {
+      stream = null;
+      // What was queued for this connection is stale by the next one (see the class comment).
+      while (poll() != null) {
+        dropped.incrementAndGet();
+      }
     }
     long delay = backoffMs;
     backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
