@@ -236,15 +236,12 @@ final class KvSnapshots {
   }
 
   /**
-   * Makes the state machine's writes up to {@code meta} durable (they share the Raft log's WAL: one
-   * fsync of it), so the log up to there may be dropped; records it as the last snapshot.
+   * Makes the state machine's writes up to {@code meta} durable (a flush of its column families:
+   * they are written without the WAL), so the log up to there may be dropped; records it as the
+   * last snapshot.
    */
   void save(SnapshotMeta meta) {
-    try {
-      store.db().flushWal(true);
-    } catch (RocksDBException e) {
-      throw new StorageException("cannot sync the state machine in " + store.directory(), e);
-    }
+    store.flushStateMachine();
     record(meta, estimatedBytes());
   }
 

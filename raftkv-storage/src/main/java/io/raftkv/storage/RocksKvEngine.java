@@ -8,8 +8,8 @@ import org.rocksdb.WriteBatch;
 
 /**
  * {@link KvEngine} over a {@link RocksStore}: user data in column family {@value RocksStore#CF_KV},
- * metadata in kv_meta, one {@link WriteBatch} per batch, written without fsync (the Raft log is the
- * durable record; the batch is atomic).
+ * metadata in kv_meta, one {@link WriteBatch} per batch, written without the WAL (the Raft log is
+ * the durable record, see {@link RocksStore#stateMachineWrite()}; the batch is atomic).
  */
 final class RocksKvEngine implements KvEngine {
   private final RocksStore store;
@@ -102,7 +102,7 @@ final class RocksKvEngine implements KvEngine {
     @Override
     public void commit() {
       try {
-        store.db().write(store.writeOptions(false), batch);
+        store.db().write(store.stateMachineWrite(), batch);
       } catch (RocksDBException e) {
         throw failed(e);
       }

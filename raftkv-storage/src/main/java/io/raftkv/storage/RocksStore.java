@@ -123,6 +123,16 @@ public final class RocksStore implements AutoCloseable {
   private final WriteOptions syncWrite;
   private final WriteOptions asyncWrite;
   private final WriteOptions stagingWrite = new WriteOptions().setDisableWAL(true);
+
+  /**
+   * The state machine's writes: no WAL. Its data reaches disk when RocksDB flushes (atomically,
+   * with the applied index: see open) or when {@link #flushStateMachine} is called; a crash loses
+   * the writes since, and the node re-applies them from the Raft log, which holds every entry after
+   * the last snapshot (compaction only drops entries a flushed state covers). Writing them to the
+   * WAL too put every value on disk twice more (issue 13).
+   */
+  private final WriteOptions stateMachineWrite = new WriteOptions().setDisableWAL(true);
+
   private boolean closed;
 
   private RocksStore(
@@ -177,7 +187,12 @@ public final class RocksStore implements AutoCloseable {
             // state machine's families change slowly under a compacted log, so without a bound
             // the WAL, not the data, set the directory's size (bench disk: 33 of 48 MiB). Past
             // this total RocksDB flushes the families that hold the oldest WAL back.
-            .setMaxTotalWalSize(64L << 20);
+            .setMaxTotalWalSize(64L << 20)
+            // The state machine writes without the WAL (the Raft log is its write-ahead log, see
+            // stateMachineWrite()): its data and its applied index live in two column families
+            // that must reach disk together, or a restart would re-apply entries onto data that
+            // already holds them. Atomic flush writes every family's memtable in one step.
+            .setAtomicFlush(true);
     // One 8 MiB block cache shared by every column family (the default is 8 MiB each).
     LRUCache blockCache = new LRUCache(8L << 20);
     ColumnFamilyOptions cfOptions =
@@ -321,6 +336,27 @@ public final class RocksStore implements AutoCloseable {
       return new KvColumns(g, data, meta);
     } catch (RocksDBException e) {
       throw new StorageException("cannot stage a snapshot in " + directory + ": " + e, e);
+    }
+  }
+
+  /** Options for the state machine's writes to its current generation (no WAL: see the field). */
+  public WriteOptions stateMachineWrite() {
+    return stateMachineWrite;
+  }
+
+  /**
+   * Makes the state machine's writes so far durable: flushes its column families (data and metadata
+   * together, atomic flush) to SST files and waits. Its state is then at least as new as its
+   * applied index at this call after any crash, so the Raft log up to there may go.
+   *
+   * @throws StorageException the flush failed
+   */
+  public void flushStateMachine() {
+    KvColumns c = kv;
+    try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(flush, List.of(c.data(), c.meta()));
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot flush the state machine in " + directory + ": " + e, e);
     }
   }
 
@@ -631,7 +667,14 @@ public final class RocksStore implements AutoCloseable {
     }
     StorageException failure = null;
     try {
+      // The state machine's writes are not in the WAL: flush them, or the next open re-applies
+      // them from the log (correct, but slower).
+      if (kv != null) {
+        flushStateMachine();
+      }
       db.flushWal(true);
+    } catch (StorageException e) {
+      failure = e;
     } catch (RocksDBException e) {
       failure = new StorageException("cannot sync the WAL of " + directory + ": " + e, e);
     }
@@ -658,6 +701,7 @@ public final class RocksStore implements AutoCloseable {
     syncWrite.close();
     asyncWrite.close();
     stagingWrite.close();
+    stateMachineWrite.close();
     cfOptions.close();
     dbOptions.close();
     blockCache.close();
