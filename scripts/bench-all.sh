@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of docs/benchmarks/README.md, one after the other, into DIR
 # (default docs/benchmarks/<today>). Needs a build (mvn -q package -DskipTests) and, for the etcd
-# side, Debian's etcd-server and etcd-client packages. About 50 minutes on 2 cores; run it on an
+# side, Debian's etcd-server and etcd-client packages. About 55 minutes on 2 cores; run it on an
 # otherwise idle machine.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,4 +40,6 @@ $B insert-read --out "$out/e-insert-read.json" --markdown "$out/e-insert-read.md
   > "$out/e-insert-read.txt" 2>&1
 log f-oneshot
 $B oneshot --runs 21 --out "$out/f-oneshot.json" > "$out/f-oneshot.txt" 2>&1
+log h-idle
+$B idle --out "$out/h-idle.json" --markdown "$out/h-idle.md" > "$out/h-idle.txt" 2>&1
 log "done, load average $(cut -d' ' -f1-3 /proc/loadavg)"
