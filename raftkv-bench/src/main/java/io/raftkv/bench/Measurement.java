@@ -38,6 +38,16 @@ final class Measurement {
   double seconds;
   int runs;
 
+  /**
+   * An open-loop run's own figures over the measured window (null for a closed loop): arrivals due,
+   * sent late, dropped at the outstanding limit, the latest send, the most outstanding at once, and
+   * the arrivals still waiting for a client at the end (never sent).
+   */
+  OpenLoop.Counts open;
+
+  int peakOutstanding;
+  long abandoned;
+
   Measurement(String target, int nodes) {
     this.target = target;
     this.nodes = nodes;
@@ -60,6 +70,25 @@ final class Measurement {
     }
     seconds += other.seconds;
     runs += other.runs;
+    if (other.open != null) {
+      open = open == null ? other.open : open.plus(other.open);
+      peakOutstanding = Math.max(peakOutstanding, other.peakOutstanding);
+      abandoned += other.abandoned;
+    }
+  }
+
+  /** Adds an interval of the measured window's open-loop counts. */
+  void addOpenLoop(OpenLoop.Counts c) {
+    open = open == null ? c : open.plus(c);
+  }
+
+  /** The open loop's state at the end of the run. */
+  void openLoopEnd(int peakOutstanding, long abandoned) {
+    if (open == null) {
+      open = new OpenLoop.Counts(0, 0, 0, 0);
+    }
+    this.peakOutstanding = peakOutstanding;
+    this.abandoned = abandoned;
   }
 
   long totalErrors() {

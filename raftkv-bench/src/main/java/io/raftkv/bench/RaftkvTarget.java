@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -22,7 +23,8 @@ import java.util.stream.Collectors;
 /**
  * raftkv through {@link KvClient}: one KvClient per simulated client (a KvClient has one write
  * outstanding at a time), their gRPC channels drawn round-robin from a pool of {@code connections}
- * channels per server. GET is KvClient's linearizable read (ReadIndex through the leader).
+ * channels per server. GET is KvClient's linearizable read (ReadIndex through the leader). The
+ * load's Runner uses KvClient's asynchronous calls, so its clients need no thread each.
  *
  * <p>With TLS (a cluster bench starts with {@code tls}), every node requires a client certificate
  * on its KV port and mutual TLS between members, and bench's clients present theirs: see {@link
@@ -326,8 +328,23 @@ final class RaftkvTarget implements Target {
       }
 
       @Override
+      public CompletableFuture<?> getAsync(byte[] key) {
+        return client.getAsync(key);
+      }
+
+      @Override
+      public CompletableFuture<?> putAsync(byte[] key, byte[] value) {
+        return client.putAsync(key, value);
+      }
+
+      @Override
+      public CompletableFuture<?> appendAsync(byte[] key, byte[] value) {
+        return client.appendAsync(key, value);
+      }
+
+      @Override
       public void close() {
-        // The channels are shared: closed with the target.
+        // The channels are shared: closed with the target (KvClient.close would close them).
       }
     };
   }
