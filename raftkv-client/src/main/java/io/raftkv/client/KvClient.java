@@ -118,7 +118,12 @@ public final class KvClient implements AutoCloseable {
       return this;
     }
 
-    /** How a channel to a "host:port" address is made (default: plaintext gRPC over OkHttp). */
+    /**
+     * How a channel to a "host:port" address is made (default: plaintext gRPC over OkHttp). The
+     * channel's executor runs the asynchronous calls' steps and their futures' dependent stages;
+     * gRPC's default, a cached pool, grows a thread per concurrent callback: with many calls in
+     * flight, give a bounded executor, or {@code directExecutor()} if those stages never block.
+     */
     public Builder channelFactory(Function<String, ManagedChannel> channelFactory) {
       this.channelFactory = Objects.requireNonNull(channelFactory);
       return this;
