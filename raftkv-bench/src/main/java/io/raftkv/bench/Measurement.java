@@ -38,14 +38,10 @@ final class Measurement {
   double seconds;
   int runs;
 
-  /**
-   * An open-loop run's own figures over the measured window (null for a closed loop): arrivals due,
-   * sent late, dropped at the outstanding limit, the latest send, the most outstanding at once, and
-   * the arrivals still waiting for a client at the end (never sent).
-   */
+  /** An open-loop run's own figures over the measured window (null for a closed loop). */
   OpenLoop.Counts open;
 
-  int peakOutstanding;
+  /** With {@link #open}: the arrivals still waiting for a client at the end (never sent). */
   long abandoned;
 
   Measurement(String target, int nodes) {
@@ -72,7 +68,6 @@ final class Measurement {
     runs += other.runs;
     if (other.open != null) {
       open = open == null ? other.open : open.plus(other.open);
-      peakOutstanding = Math.max(peakOutstanding, other.peakOutstanding);
       abandoned += other.abandoned;
     }
   }
@@ -82,12 +77,11 @@ final class Measurement {
     open = open == null ? c : open.plus(c);
   }
 
-  /** The open loop's state at the end of the run. */
-  void openLoopEnd(int peakOutstanding, long abandoned) {
+  /** The open loop's arrivals left unsent at the end of the run. */
+  void openLoopEnd(long abandoned) {
     if (open == null) {
-      open = new OpenLoop.Counts(0, 0, 0, 0);
+      open = new OpenLoop.Counts(0, 0, 0, 0, 0);
     }
-    this.peakOutstanding = peakOutstanding;
     this.abandoned = abandoned;
   }
 

@@ -60,11 +60,18 @@ final class OpenLoop implements Load {
   /** One operation of the schedule: when it was due, what it does. */
   private record Arrival(long due, OpType op, int key) {}
 
-  /** What the open loop counted over one interval (or a whole window). */
-  record Counts(long due, long late, long dropped, long maxLateNanos) {
+  /**
+   * What the open loop counted over one interval (or a whole window): arrivals due, sent late,
+   * dropped, the latest send, and the most operations outstanding (in flight or waiting) at once.
+   */
+  record Counts(long due, long late, long dropped, long maxLateNanos, int peakOutstanding) {
     Counts plus(Counts o) {
       return new Counts(
-          due + o.due, late + o.late, dropped + o.dropped, Math.max(maxLateNanos, o.maxLateNanos));
+          due + o.due,
+          late + o.late,
+          dropped + o.dropped,
+          Math.max(maxLateNanos, o.maxLateNanos),
+          Math.max(peakOutstanding, o.peakOutstanding));
     }
   }
 
@@ -219,11 +226,12 @@ final class OpenLoop implements Load {
   /** The counts since the last call. */
   Counts takeCounts() {
     synchronized (lock) {
-      Counts c = new Counts(due, late, dropped, maxLateNanos);
+      Counts c = new Counts(due, late, dropped, maxLateNanos, peakOutstanding);
       due = 0;
       late = 0;
       dropped = 0;
       maxLateNanos = 0;
+      peakOutstanding = inFlight + backlog.size();
       return c;
     }
   }
@@ -232,13 +240,6 @@ final class OpenLoop implements Load {
   int backlog() {
     synchronized (lock) {
       return backlog.size();
-    }
-  }
-
-  /** The most operations in flight or waiting at once so far. */
-  int peakOutstanding() {
-    synchronized (lock) {
-      return peakOutstanding;
     }
   }
 

@@ -78,7 +78,7 @@ final class Report {
               c.due() > 0 ? 100.0 * c.late() / c.due() : 0,
               c.maxLateNanos() / 1e6,
               c.dropped(),
-              m.peakOutstanding,
+              c.peakOutstanding(),
               m.abandoned));
     }
     return sb.toString();
@@ -218,7 +218,7 @@ final class Report {
               c.late(),
               c.maxLateNanos() / 1e6,
               c.dropped(),
-              m.peakOutstanding,
+              c.peakOutstanding(),
               m.abandoned));
     }
     sb.append(", \"sample_errors\": [");

@@ -123,7 +123,7 @@ final class Runner {
     m.seconds = (measuredTo - measuredFrom) / 1e9;
     load.stop();
     if (load instanceof OpenLoop open) {
-      m.openLoopEnd(open.peakOutstanding(), open.abandoned());
+      m.openLoopEnd(open.abandoned());
     }
     if (!load.awaitIdle(Duration.ofSeconds(15)) && progress != null) {
       progress.printf("[%s] operations still in flight 15 s after the end%n", target.name());

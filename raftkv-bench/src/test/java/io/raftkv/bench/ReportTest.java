@@ -71,14 +71,14 @@ class ReportTest {
     a.runs = 1;
     a.seconds = 2;
     a.histograms.get(OpType.PUT).recordValue(1000);
-    a.addOpenLoop(new OpenLoop.Counts(100, 3, 1, 2_500_000));
-    a.addOpenLoop(new OpenLoop.Counts(100, 1, 0, 4_000_000));
-    a.openLoopEnd(7, 2);
+    a.addOpenLoop(new OpenLoop.Counts(100, 3, 1, 2_500_000, 7));
+    a.addOpenLoop(new OpenLoop.Counts(100, 1, 0, 4_000_000, 5));
+    a.openLoopEnd(2);
     Measurement merged = new Measurement("raftkv", 3);
     merged.merge(a);
     merged.merge(a);
 
-    assertThat(merged.open).isEqualTo(new OpenLoop.Counts(400, 8, 2, 4_000_000));
+    assertThat(merged.open).isEqualTo(new OpenLoop.Counts(400, 8, 2, 4_000_000, 7));
     assertThat(merged.abandoned).isEqualTo(4);
     assertThat(Report.markdown(List.of(merged)))
         .contains("| system | due ops/s | done ops/s | late |")
