@@ -80,7 +80,7 @@ final class Measurement {
   /** The open loop's arrivals left unsent at the end of the run. */
   void openLoopEnd(long abandoned) {
     if (open == null) {
-      open = new OpenLoop.Counts(0, 0, 0, 0, 0);
+      open = new OpenLoop.Counts(0, 0, 0, 0, 0, 0);
     }
     this.abandoned = abandoned;
   }

@@ -61,13 +61,16 @@ final class OpenLoop implements Load {
   private record Arrival(long due, OpType op, int key) {}
 
   /**
-   * What the open loop counted over one interval (or a whole window): arrivals due, sent late,
-   * dropped, the latest send, and the most operations outstanding (in flight or waiting) at once.
+   * What the open loop counted over one interval (or a whole window): arrivals due, operations sent
+   * (of any due time: a backlog drains), sent late, dropped, the latest send, and the most
+   * operations outstanding (in flight or waiting) at once.
    */
-  record Counts(long due, long late, long dropped, long maxLateNanos, int peakOutstanding) {
+  record Counts(
+      long due, long sent, long late, long dropped, long maxLateNanos, int peakOutstanding) {
     Counts plus(Counts o) {
       return new Counts(
           due + o.due,
+          sent + o.sent,
           late + o.late,
           dropped + o.dropped,
           Math.max(maxLateNanos, o.maxLateNanos),
@@ -89,6 +92,7 @@ final class OpenLoop implements Load {
   private int inFlight;
   private int peakOutstanding;
   private long due;
+  private long sent;
   private long late;
   private long dropped;
   private long maxLateNanos;
@@ -173,8 +177,9 @@ final class OpenLoop implements Load {
   private void send(LoadClient c, Arrival a) {
     while (a != null) {
       long lateBy = clock.nanoTime() - a.due;
-      if (lateBy >= LATE_NANOS) {
-        synchronized (lock) {
+      synchronized (lock) {
+        sent++;
+        if (lateBy >= LATE_NANOS) {
           late++;
           maxLateNanos = Math.max(maxLateNanos, lateBy);
         }
@@ -216,8 +221,9 @@ final class OpenLoop implements Load {
     }
     return String.format(
         Locale.ROOT,
-        "  due %d late %d dropped %d backlog %d",
+        "  due %d sent %d late %d dropped %d backlog %d",
         c.due(),
+        c.sent(),
         c.late(),
         c.dropped(),
         backlog());
@@ -226,8 +232,9 @@ final class OpenLoop implements Load {
   /** The counts since the last call. */
   Counts takeCounts() {
     synchronized (lock) {
-      Counts c = new Counts(due, late, dropped, maxLateNanos, peakOutstanding);
+      Counts c = new Counts(due, sent, late, dropped, maxLateNanos, peakOutstanding);
       due = 0;
+      sent = 0;
       late = 0;
       dropped = 0;
       maxLateNanos = 0;

@@ -62,7 +62,8 @@ final class Report {
         sb.append(
             "\nOpen loop: latency runs from each operation's due time (coordinated omission"
                 + " corrected); late = sent 1 ms or more after it was due (behind, or waiting for a"
-                + " free client); dropped = due while the outstanding limit was reached:\n\n"
+                + " free client; % of those sent in the window); dropped = due while the"
+                + " outstanding limit was reached:\n\n"
                 + "| system | due ops/s | done ops/s | late | latest send ms | dropped | most"
                 + " outstanding | unsent at end |\n"
                 + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -75,7 +76,7 @@ final class Report {
               m.seconds > 0 ? c.due() / m.seconds : 0,
               m.stats("ALL").opsPerSec(),
               c.late(),
-              c.due() > 0 ? 100.0 * c.late() / c.due() : 0,
+              c.sent() > 0 ? 100.0 * c.late() / c.sent() : 0,
               c.maxLateNanos() / 1e6,
               c.dropped(),
               c.peakOutstanding(),
@@ -212,9 +213,10 @@ final class Report {
       sb.append(
           String.format(
               Locale.ROOT,
-              ", \"open_loop\": {\"due\": %d, \"late\": %d, \"max_late_ms\": %.3f, \"dropped\": %d,"
-                  + " \"peak_outstanding\": %d, \"unsent_at_end\": %d}",
+              ", \"open_loop\": {\"due\": %d, \"sent\": %d, \"late\": %d, \"max_late_ms\": %.3f,"
+                  + " \"dropped\": %d, \"peak_outstanding\": %d, \"unsent_at_end\": %d}",
               c.due(),
+              c.sent(),
               c.late(),
               c.maxLateNanos() / 1e6,
               c.dropped(),

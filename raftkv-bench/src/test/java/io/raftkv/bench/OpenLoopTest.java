@@ -54,7 +54,7 @@ class OpenLoopTest {
 
     assertThat(sent())
         .containsExactly(0L, MS, 2 * MS, 3 * MS, 4 * MS, 5 * MS, 6 * MS, 7 * MS, 8 * MS, 9 * MS);
-    assertThat(loop.takeCounts()).isEqualTo(new OpenLoop.Counts(10, 0, 0, 0, 4));
+    assertThat(loop.takeCounts()).isEqualTo(new OpenLoop.Counts(10, 10, 0, 0, 0, 4));
     assertFromDueTime(recording.interval(OpType.PUT, null), List.of(3500L), 10);
   }
 
@@ -74,7 +74,7 @@ class OpenLoopTest {
     List<Long> fromDue = List.of(4500L, 3600L, 2700L, 1800L, 900L, 100L, 100L, 100L, 100L, 100L);
     assertFromDueTime(h, fromDue);
     // Late: sent 1 ms or more after due (3.5, 2.6 and 1.7 ms; 0.8 ms is not).
-    assertThat(loop.takeCounts()).isEqualTo(new OpenLoop.Counts(10, 3, 0, 3500 * US, 5));
+    assertThat(loop.takeCounts()).isEqualTo(new OpenLoop.Counts(10, 10, 3, 0, 3500 * US, 5));
   }
 
   /** The check above tells the corrected latencies from what a closed loop would have measured. */
@@ -106,6 +106,7 @@ class OpenLoopTest {
         .containsExactly(0L, 4500 * US, 4600 * US, 5 * MS, 6 * MS, 7 * MS, 8 * MS, 9 * MS);
     OpenLoop.Counts c = loop.takeCounts();
     assertThat(c.due()).isEqualTo(10);
+    assertThat(c.sent()).isEqualTo(8);
     assertThat(c.dropped()).isEqualTo(2);
     assertThat(c.peakOutstanding()).isEqualTo(3);
     assertThat(recording.interval(OpType.PUT, null).getTotalCount()).isEqualTo(8);
