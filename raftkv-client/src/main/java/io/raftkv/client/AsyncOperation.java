@@ -41,6 +41,7 @@ final class AsyncOperation {
   private final CompletableFuture<KvResponse> result;
 
   private volatile boolean aborted;
+  private volatile boolean ended;
   private volatile ClientCall<?, KvResponse> current;
 
   /**
@@ -148,6 +149,9 @@ final class AsyncOperation {
   }
 
   private void decide(RetryPolicy.Answer answer, KvResponse response) {
+    if (ended) {
+      return; // a call left behind by a step that failed: the operation is over
+    }
     current = null;
     RetryPolicy.Decision d;
     long now = System.nanoTime();
@@ -178,6 +182,9 @@ final class AsyncOperation {
   }
 
   private void afterBackoff() {
+    if (ended) {
+      return;
+    }
     // Closed, aborted or overslept: end as the deadline would (a write that may have applied is
     // reported unknown, never failed).
     if (aborted || closed.getAsBoolean() || !op.hasTimeForAnAttempt(System.nanoTime())) {
@@ -195,8 +202,6 @@ final class AsyncOperation {
       end(null, t);
     }
   }
-
-  private boolean ended;
 
   private void end(KvResponse response, Throwable error) {
     if (ended) {
