@@ -107,8 +107,9 @@ class BenchEndToEndTest {
     Matcher open =
         Pattern.compile("\"open_loop\": \\{\"due\": (\\d+),.*\"dropped\": 0,").matcher(out);
     assertThat(open.find()).as("open-loop figures in %s", out).isTrue();
-    // 2 s at 200/s: 400 due (one more or less at the window's edges), nearly all completed in it.
+    // 2 s at 200/s: 400 due (a few more or less at the window's edges), nearly as many completed
+    // in it (more if a backlog of the short warm-up, cold JVMs, drains in the window).
     assertThat(Long.parseLong(open.group(1))).isBetween(395L, 405L);
-    assertThat(Long.parseLong(all.group(1))).isBetween(350L, 405L);
+    assertThat(Long.parseLong(all.group(1))).isGreaterThan(350L);
   }
 }
