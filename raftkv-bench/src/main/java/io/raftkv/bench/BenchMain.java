@@ -12,12 +12,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** bench: a closed-loop load generator for raftkv and, side by side, etcd. */
+/** bench: a load generator (closed or open loop) for raftkv and, side by side, etcd. */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Closed-loop load generator for raftkv, and for etcd (through jetcd) with the same workload.",
+      "Load generator for raftkv, and for etcd (through jetcd) with the same workload: closed"
+          + " loop, or open loop with --rate.",
       "Both systems run with durability on (fsync) and linearizable reads."
     },
     subcommands = {
@@ -56,8 +57,35 @@ public final class BenchMain implements Callable<Integer> {
     @Option(
         names = "--clients",
         defaultValue = "64",
-        description = "Concurrent closed-loop clients (default ${DEFAULT-VALUE}).")
+        description =
+            "Concurrent clients, each with at most one operation in flight; with --rate, the"
+                + " clients the arrivals are spread over (default ${DEFAULT-VALUE}).")
     int clients;
+
+    @Option(
+        names = "--rate",
+        paramLabel = "OPS_PER_SEC",
+        description =
+            "Open loop: operations due at this rate over all clients, whatever the completions;"
+                + " latency runs from each one's due time (coordinated omission corrected)."
+                + " Default: closed loop.")
+    Double rate;
+
+    @Option(
+        names = "--arrival",
+        defaultValue = "uniform",
+        description =
+            "With --rate: uniform (evenly spaced) or poisson (exponential gaps, seeded by --seed)"
+                + " (default ${DEFAULT-VALUE}).")
+    String arrival;
+
+    @Option(
+        names = "--max-outstanding",
+        defaultValue = "10000",
+        description =
+            "With --rate: the most operations in flight or waiting for a free client; arrivals"
+                + " beyond it are dropped and counted (default ${DEFAULT-VALUE}).")
+    int maxOutstanding;
 
     @Option(
         names = "--connections",
@@ -175,7 +203,24 @@ public final class BenchMain implements Callable<Integer> {
           keys,
           keySize,
           valueSize,
-          seed);
+          seed,
+          arrivals());
+    }
+
+    /** The open loop's schedule, or null for a closed loop. */
+    Arrivals arrivals() {
+      if (rate == null) {
+        return null;
+      }
+      Arrivals.Kind kind =
+          switch (arrival) {
+            case "uniform" -> Arrivals.Kind.UNIFORM;
+            case "poisson" -> Arrivals.Kind.POISSON;
+            default ->
+                throw new IllegalArgumentException(
+                    "--arrival must be uniform or poisson: " + arrival);
+          };
+      return new Arrivals(rate, kind, maxOutstanding);
     }
 
     Path svrPath() {

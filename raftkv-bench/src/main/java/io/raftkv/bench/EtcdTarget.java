@@ -22,11 +22,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * etcd through jetcd, driven with the same workload: {@code connections} jetcd clients (each one
- * gRPC connection, multiplexed), shared round-robin by the simulated clients.
+ * gRPC connection, multiplexed), shared round-robin by the simulated clients. The load's Runner
+ * uses jetcd's futures directly, as it uses raftkv's asynchronous KvClient calls.
  *
  * <ul>
  *   <li>GET: a Range request with serializable=false, i.e. linearizable (etcd's ReadIndex); set
@@ -381,38 +383,31 @@ final class EtcdTarget implements Target {
 
       @Override
       public void put(byte[] key, byte[] value) throws Exception {
-        kv.put(bytes(key), bytes(value)).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        putAsync(key, value).get();
       }
 
       @Override
       public void append(byte[] key, byte[] value) throws Exception {
-        ByteSequence k = bytes(key);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(OP_TIMEOUT_SECONDS);
-        while (true) {
-          GetResponse g = kv.get(k, LINEARIZABLE).get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-          Cmp cmp;
-          ByteSequence next;
-          if (g.getKvs().isEmpty()) {
-            cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0));
-            next = bytes(value);
-          } else {
-            KeyValue cur = g.getKvs().get(0);
-            cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(cur.getModRevision()));
-            next = cur.getValue().concat(bytes(value));
-          }
-          TxnResponse r =
-              kv.txn()
-                  .If(cmp)
-                  .Then(Op.put(k, next, PutOption.DEFAULT))
-                  .commit()
-                  .get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-          if (r.isSucceeded()) {
-            return;
-          }
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("APPEND: too many conflicts on " + k);
-          }
-        }
+        appendAsync(key, value).get();
+      }
+
+      @Override
+      public CompletableFuture<?> getAsync(byte[] key) {
+        return kv.get(bytes(key), LINEARIZABLE).orTimeout(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public CompletableFuture<?> putAsync(byte[] key, byte[] value) {
+        return kv.put(bytes(key), bytes(value)).orTimeout(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+
+      @Override
+      public CompletableFuture<?> appendAsync(byte[] key, byte[] value) {
+        return appendWithTxn(
+            kv,
+            bytes(key),
+            bytes(value),
+            System.nanoTime() + TimeUnit.SECONDS.toNanos(OP_TIMEOUT_SECONDS));
       }
 
       @Override
@@ -420,6 +415,45 @@ final class EtcdTarget implements Target {
         // The jetcd clients are shared: closed with the target.
       }
     };
+  }
+
+  /**
+   * APPEND: a linearizable GET, then a Txn that writes the longer value if the key's mod revision
+   * is unchanged (or it still does not exist); again on a conflict, until {@code deadline}.
+   */
+  private static CompletableFuture<Void> appendWithTxn(
+      KV kv, ByteSequence k, ByteSequence value, long deadline) {
+    return kv.get(k, LINEARIZABLE)
+        .orTimeout(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+        .thenCompose(
+            g -> {
+              Cmp cmp;
+              ByteSequence next;
+              if (g.getKvs().isEmpty()) {
+                cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0));
+                next = value;
+              } else {
+                KeyValue cur = g.getKvs().get(0);
+                cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(cur.getModRevision()));
+                next = cur.getValue().concat(value);
+              }
+              return kv.txn()
+                  .If(cmp)
+                  .Then(Op.put(k, next, PutOption.DEFAULT))
+                  .commit()
+                  .orTimeout(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            })
+        .thenCompose(
+            (TxnResponse r) -> {
+              if (r.isSucceeded()) {
+                return CompletableFuture.completedFuture(null);
+              }
+              if (System.nanoTime() > deadline) {
+                return CompletableFuture.failedFuture(
+                    new IllegalStateException("APPEND: too many conflicts on " + k));
+              }
+              return appendWithTxn(kv, k, value, deadline);
+            });
   }
 
   @Override

@@ -38,6 +38,12 @@ final class Measurement {
   double seconds;
   int runs;
 
+  /** An open-loop run's own figures over the measured window (null for a closed loop). */
+  OpenLoop.Counts open;
+
+  /** With {@link #open}: the arrivals still waiting for a client at the end (never sent). */
+  long abandoned;
+
   Measurement(String target, int nodes) {
     this.target = target;
     this.nodes = nodes;
@@ -60,6 +66,23 @@ final class Measurement {
     }
     seconds += other.seconds;
     runs += other.runs;
+    if (other.open != null) {
+      open = open == null ? other.open : open.plus(other.open);
+      abandoned += other.abandoned;
+    }
+  }
+
+  /** Adds an interval of the measured window's open-loop counts. */
+  void addOpenLoop(OpenLoop.Counts c) {
+    open = open == null ? c : open.plus(c);
+  }
+
+  /** The open loop's arrivals left unsent at the end of the run. */
+  void openLoopEnd(long abandoned) {
+    if (open == null) {
+      open = new OpenLoop.Counts(0, 0, 0, 0, 0, 0);
+    }
+    this.abandoned = abandoned;
   }
 
   long totalErrors() {

@@ -19,8 +19,12 @@ final class Report {
       "| system | op | ops | errors | ops/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n"
           + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
-  /** One table of one or more systems' figures. */
+  /** One table of one or more systems' figures (and one of the open loop's, if it ran). */
   static String markdown(List<Measurement> ms) {
+    return latencies(ms) + openLoop(ms);
+  }
+
+  private static String latencies(List<Measurement> ms) {
     StringBuilder sb = new StringBuilder(HEADER);
     for (Measurement m : ms) {
       for (Measurement.Stats s : m.stats()) {
@@ -39,6 +43,44 @@ final class Report {
                 s.p999Ms(),
                 s.maxMs()));
       }
+    }
+    return sb.toString();
+  }
+
+  /**
+   * The open loop's figures per system, after a blank line: arrivals due and operations completed
+   * per second, how many were sent late, dropped or left unsent; "" if none ran open.
+   */
+  static String openLoop(List<Measurement> ms) {
+    StringBuilder sb = new StringBuilder();
+    for (Measurement m : ms) {
+      OpenLoop.Counts c = m.open;
+      if (c == null) {
+        continue;
+      }
+      if (sb.length() == 0) {
+        sb.append(
+            "\nOpen loop: latency runs from each operation's due time (coordinated omission"
+                + " corrected); late = sent 1 ms or more after it was due (behind, or waiting for a"
+                + " free client; % of those sent in the window); dropped = due while the"
+                + " outstanding limit was reached:\n\n"
+                + "| system | due ops/s | done ops/s | late | latest send ms | dropped | most"
+                + " outstanding | unsent at end |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+      }
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %.0f | %.0f | %d (%.1f %%) | %.2f | %d | %d | %d |%n",
+              m.target,
+              m.seconds > 0 ? c.due() / m.seconds : 0,
+              m.stats("ALL").opsPerSec(),
+              c.late(),
+              c.sent() > 0 ? 100.0 * c.late() / c.sent() : 0,
+              c.maxLateNanos() / 1e6,
+              c.dropped(),
+              c.peakOutstanding(),
+              m.abandoned));
     }
     return sb.toString();
   }
@@ -108,11 +150,12 @@ final class Report {
   }
 
   static String workloadJson(Workload w) {
+    Arrivals a = w.arrivals();
     return String.format(
         Locale.ROOT,
         "{\"clients\": %d, \"connections\": %d, \"duration_s\": %.3f, \"warmup_s\": %.3f,"
             + " \"read_share\": %s, \"append_share\": %s, \"keys\": %d, \"key_size\": %d,"
-            + " \"value_size\": %d, \"seed\": %d}",
+            + " \"value_size\": %d, \"seed\": %d%s}",
         w.clients(),
         w.connections(),
         w.duration().toMillis() / 1000.0,
@@ -122,7 +165,15 @@ final class Report {
         w.keys(),
         w.keySize(),
         w.valueSize(),
-        w.seed());
+        w.seed(),
+        a == null
+            ? ", \"loop\": \"closed\""
+            : String.format(
+                Locale.ROOT,
+                ", \"loop\": \"open\", \"rate\": %s, \"arrival\": %s, \"max_outstanding\": %d",
+                a.rate(),
+                quote(a.kind().name().toLowerCase(Locale.ROOT)),
+                a.maxOutstanding()));
   }
 
   private static String measurementJson(Measurement m) {
@@ -156,7 +207,23 @@ final class Report {
               s.p999Ms(),
               s.maxMs()));
     }
-    sb.append("], \"sample_errors\": [");
+    sb.append("]");
+    if (m.open != null) {
+      OpenLoop.Counts c = m.open;
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              ", \"open_loop\": {\"due\": %d, \"sent\": %d, \"late\": %d, \"max_late_ms\": %.3f,"
+                  + " \"dropped\": %d, \"peak_outstanding\": %d, \"unsent_at_end\": %d}",
+              c.due(),
+              c.sent(),
+              c.late(),
+              c.maxLateNanos() / 1e6,
+              c.dropped(),
+              c.peakOutstanding(),
+              m.abandoned));
+    }
+    sb.append(", \"sample_errors\": [");
     for (int i = 0; i < m.sampleErrors.size(); i++) {
       sb.append(i == 0 ? "" : ", ").append(quote(m.sampleErrors.get(i)));
     }

@@ -1,6 +1,7 @@
 package io.raftkv.bench;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** A system under test: a running cluster (started by bench or given) and a way to reach it. */
 interface Target extends AutoCloseable {
@@ -27,7 +28,10 @@ interface Target extends AutoCloseable {
   @Override
   void close();
 
-  /** One simulated client's view: blocking operations; an exception is an error. */
+  /**
+   * One simulated client's view: blocking operations (an exception is an error) and, for the load's
+   * {@link Runner}, the same without waiting.
+   */
   interface Session extends AutoCloseable {
     /** A linearizable read: the value, or empty when the key does not exist. */
     java.util.Optional<byte[]> read(byte[] key) throws Exception;
@@ -40,6 +44,26 @@ interface Target extends AutoCloseable {
     void put(byte[] key, byte[] value) throws Exception;
 
     void append(byte[] key, byte[] value) throws Exception;
+
+    /**
+     * The workload's GET without waiting: the future completes (exceptionally on an error) when the
+     * read does. The asynchronous calls never block the caller, nor the thread that completes their
+     * future; the session has at most one of them in flight at a time. Sessions used only outside
+     * the Runner need not have them.
+     */
+    default CompletableFuture<?> getAsync(byte[] key) {
+      throw new UnsupportedOperationException(getClass().getName() + " is blocking only");
+    }
+
+    /** A PUT without waiting; as {@link #getAsync}. */
+    default CompletableFuture<?> putAsync(byte[] key, byte[] value) {
+      throw new UnsupportedOperationException(getClass().getName() + " is blocking only");
+    }
+
+    /** An APPEND without waiting; as {@link #getAsync}. */
+    default CompletableFuture<?> appendAsync(byte[] key, byte[] value) {
+      throw new UnsupportedOperationException(getClass().getName() + " is blocking only");
+    }
 
     @Override
     void close();

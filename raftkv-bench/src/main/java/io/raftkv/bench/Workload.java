@@ -3,10 +3,13 @@ package io.raftkv.bench;
 import java.time.Duration;
 
 /**
- * What every client does, identical for both systems: a closed loop over a uniform key space, each
- * operation chosen at random by the read and append shares (the rest are PUTs).
+ * What every client does, identical for both systems: operations over a uniform key space, each
+ * chosen at random by the read and append shares (the rest are PUTs), in a closed loop or, with
+ * {@code arrivals}, an open one.
  *
- * @param clients concurrent closed-loop clients (threads)
+ * @param clients concurrent clients, each with one operation in flight at most (closed loop: each
+ *     issues its next operation when the previous one completed; open loop: the clients the
+ *     arrivals are spread over)
  * @param connections connections per server, shared round-robin by the clients
  * @param duration measured time, after the warm-up
  * @param warmup time run before measuring; its operations are discarded
@@ -16,6 +19,7 @@ import java.time.Duration;
  * @param keySize bytes per key
  * @param valueSize bytes per PUT value and per APPEND suffix
  * @param seed seeds the clients' random choices
+ * @param arrivals the open loop's schedule, or null for a closed loop
  */
 record Workload(
     int clients,
@@ -27,7 +31,34 @@ record Workload(
     int keys,
     int keySize,
     int valueSize,
-    long seed) {
+    long seed,
+    Arrivals arrivals) {
+
+  /** A closed loop. */
+  Workload(
+      int clients,
+      int connections,
+      Duration duration,
+      Duration warmup,
+      double readShare,
+      double appendShare,
+      int keys,
+      int keySize,
+      int valueSize,
+      long seed) {
+    this(
+        clients,
+        connections,
+        duration,
+        warmup,
+        readShare,
+        appendShare,
+        keys,
+        keySize,
+        valueSize,
+        seed,
+        null);
+  }
 
   Workload {
     if (clients < 1) {
@@ -65,6 +96,14 @@ record Workload(
     }
   }
 
+  /** The next operation type, drawn from {@code random} by the read and append shares. */
+  OpType nextOp(java.util.SplittableRandom random) {
+    double dice = random.nextDouble();
+    return dice < readShare
+        ? OpType.GET
+        : dice < readShare + appendShare ? OpType.APPEND : OpType.PUT;
+  }
+
   /** Key number i: "k" then i, zero-padded to keySize bytes. */
   byte[] key(int i) {
     String digits = Integer.toString(i);
@@ -78,8 +117,11 @@ record Workload(
   /** A chart title's worth. */
   String brief() {
     return String.format(
-        "%d clients, %.0f%% GET / %.0f%% PUT / %.0f%% APPEND, %d keys, %d B values, %s",
+        "%d clients%s, %.0f%% GET / %.0f%% PUT / %.0f%% APPEND, %d keys, %d B values, %s",
         clients,
+        arrivals == null
+            ? ""
+            : String.format(java.util.Locale.ROOT, " at %.0f ops/s", arrivals.rate()),
         readShare * 100,
         (1 - readShare - appendShare) * 100,
         appendShare * 100,
@@ -91,7 +133,7 @@ record Workload(
   String describe() {
     return String.format(
         "%d clients over %d connection(s)/server, %s measured after %s warm-up, %.0f%% GET / %.0f%%"
-            + " PUT / %.0f%% APPEND, %d keys of %d B, values %d B",
+            + " PUT / %.0f%% APPEND, %d keys of %d B, values %d B, %s",
         clients,
         connections,
         Durations.format(duration),
@@ -101,6 +143,7 @@ record Workload(
         appendShare * 100,
         keys,
         keySize,
-        valueSize);
+        valueSize,
+        arrivals == null ? "closed loop" : arrivals.describe());
   }
 }

@@ -69,4 +69,47 @@ class BenchEndToEndTest {
     }
     assertThat(Files.size(png)).isPositive();
   }
+
+  @Test
+  @Timeout(90)
+  void tinyOpenLoopRunSendsOnScheduleWithoutErrors() throws Exception {
+    Path svr =
+        Path.of(System.getProperty("raftkv.root", ".")).toAbsolutePath().resolve("build/dev/svr");
+    Path json = tmp.resolve("open.json");
+
+    int rc =
+        BenchMain.execute(
+            "run",
+            "--target",
+            "raftkv",
+            "--nodes",
+            "3",
+            "--clients",
+            "16",
+            "--rate",
+            "100",
+            "--duration",
+            "2s",
+            "--warmup",
+            "500ms",
+            "--keys",
+            "100",
+            "--svr",
+            svr.toString(),
+            "--out",
+            json.toString());
+
+    assertThat(rc).isZero();
+    String out = Files.readString(json);
+    assertThat(out).contains("\"loop\": \"open\", \"rate\": 100.0");
+    Matcher all = Pattern.compile("\"op\": \"ALL\", \"count\": (\\d+), \"errors\": 0").matcher(out);
+    assertThat(all.find()).as("ALL without errors in %s", out).isTrue();
+    Matcher open =
+        Pattern.compile("\"open_loop\": \\{\"due\": (\\d+),.*\"dropped\": 0,").matcher(out);
+    assertThat(open.find()).as("open-loop figures in %s", out).isTrue();
+    // 2 s at 100/s: 200 due (a few more or less at the window's edges), whatever the servers do.
+    // How many complete depends on them (cold JVMs on a shared machine may fall behind).
+    assertThat(Long.parseLong(open.group(1))).isBetween(195L, 205L);
+    assertThat(Long.parseLong(all.group(1))).isPositive();
+  }
 }

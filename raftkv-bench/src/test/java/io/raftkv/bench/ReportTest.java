@@ -66,6 +66,44 @@ class ReportTest {
   }
 
   @Test
+  void openLoopFiguresAreReportedAndMerged() {
+    Measurement a = new Measurement("raftkv", 3);
+    a.runs = 1;
+    a.seconds = 2;
+    a.histograms.get(OpType.PUT).recordValue(1000);
+    a.addOpenLoop(new OpenLoop.Counts(100, 100, 3, 1, 2_500_000, 7));
+    a.addOpenLoop(new OpenLoop.Counts(100, 100, 1, 0, 4_000_000, 5));
+    a.openLoopEnd(2);
+    Measurement merged = new Measurement("raftkv", 3);
+    merged.merge(a);
+    merged.merge(a);
+
+    assertThat(merged.open).isEqualTo(new OpenLoop.Counts(400, 400, 8, 2, 4_000_000, 7));
+    assertThat(merged.abandoned).isEqualTo(4);
+    assertThat(Report.markdown(List.of(merged)))
+        .contains("| system | due ops/s | done ops/s | late |")
+        .contains("| raftkv | 100 | 1 | 8 (2.0 %) | 4.00 | 2 | 7 | 4 |");
+    Workload open =
+        new Workload(
+            4,
+            2,
+            Duration.ofSeconds(1),
+            Duration.ZERO,
+            0.5,
+            0,
+            100,
+            16,
+            8,
+            1,
+            new Arrivals(500, Arrivals.Kind.POISSON, 64));
+    assertThat(Report.json(open, List.of(merged), null, null))
+        .contains("\"loop\": \"open\", \"rate\": 500.0, \"arrival\": \"poisson\"")
+        .contains(
+            "\"open_loop\": {\"due\": 400, \"sent\": 400, \"late\": 8, \"max_late_ms\": 4.000");
+    assertThat(Report.markdown(List.of(new Measurement("etcd", 3)))).doesNotContain("Open loop");
+  }
+
+  @Test
   void jsonStringsAreEscaped() {
     assertThat(Report.quote("a\"b\\c\n")).isEqualTo("\"a\\\"b\\\\c\\n\"");
   }

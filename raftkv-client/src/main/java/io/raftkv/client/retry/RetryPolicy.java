@@ -28,8 +28,9 @@ import java.util.random.RandomGenerator;
  *       again under it only if no earlier attempt can have reached the log.
  * </ul>
  *
- * <p>Thread-safety: the policy is immutable; an {@link Operation} belongs to one caller. No clock,
- * thread or hidden randomness: time and the jitter's random source are given.
+ * <p>Thread-safety: the policy is immutable; an {@link Operation} belongs to one caller at a time
+ * (a write's also changes its {@link WriteSession}, which the caller guards). No clock, thread or
+ * hidden randomness: time and the jitter's random source are given.
  *
  * @param timeoutNanos the overall deadline of one operation, retries included
  * @param attemptTimeoutNanos the deadline of one attempt
@@ -144,7 +145,10 @@ public record RetryPolicy(
     return new Operation(op, routing, fixedServer, null, nowNanos, random);
   }
 
-  /** One operation's retry state. Use from one thread. */
+  /**
+   * One operation's retry state. Use from one thread at a time: KvClient's asynchronous calls hand
+   * it from one callback to the next, each hand-off a happens-before edge.
+   */
   public final class Operation {
     private final String op;
     private final ServerRouting routing;
