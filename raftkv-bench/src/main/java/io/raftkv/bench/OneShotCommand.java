@@ -29,8 +29,9 @@ import picocli.CommandLine.Option;
     description = {
       "Start a raftkv and an etcd cluster, PUT one key in each, then time --runs one-shot GETs"
           + " per tool, alternating: clt -s <all nodes>, clt -p <leader port>, etcdctl"
-          + " --endpoints=<all members> get. Prints min/median/p90/max wall times and the ratios"
-          + " of the medians. Exit 1 if any run failed (exit code not 0 or value not printed)."
+          + " --endpoints=<all members> get, and clt -p once more per --variant. Prints"
+          + " min/median/p90/max wall times and the ratios of the medians. Exit 1 if any run"
+          + " failed (exit code not 0 or value not printed)."
     })
 final class OneShotCommand implements Callable<Integer> {
   private static final String KEY = "oneshot-key";
@@ -79,6 +80,15 @@ final class OneShotCommand implements Callable<Integer> {
 
   @Option(names = "--out", paramLabel = "FILE.json", description = "Write the results as JSON.")
   Path out;
+
+  @Option(
+      names = "--variant",
+      paramLabel = "NAME:VAR=VALUE[,VAR=VALUE...]",
+      description =
+          "Also time clt -p as 'clt -p NAME' with these environment variables; repeatable. E.g."
+              + " 'jdk17-appcds:RAFTKV_CLT_JAVA=java' or 'jdk17-nocds:RAFTKV_CLT_JAVA=java,"
+              + "RAFTKV_CLT_CDS=0' (see build/dev/clt's header for its variables).")
+  List<String> variants = new ArrayList<>();
 
   /** One tool's command line and what its runs measured. */
   static final class Tool {
@@ -142,32 +152,37 @@ final class OneShotCommand implements Callable<Integer> {
       }
       String leaderPort = leader.substring(leader.lastIndexOf(':') + 1);
       tools =
-          List.of(
-              new Tool(
-                  "clt -s",
-                  List.of(
-                      cltPath.toString(),
-                      "-s",
-                      String.join(",", raftkv.endpoints()),
-                      "-o",
-                      "GET",
-                      "-k",
-                      KEY),
-                  Map.of()),
-              new Tool(
-                  "clt -p",
-                  List.of(cltPath.toString(), "-p", leaderPort, "-o", "GET", "-k", KEY),
-                  Map.of()),
-              new Tool(
-                  "etcdctl",
-                  List.of(
-                      etcdctlPath.toString(),
-                      "--endpoints=" + String.join(",", etcdTarget.endpoints()),
-                      "get",
-                      KEY),
-                  Map.of("ETCDCTL_API", "3")));
+          new ArrayList<>(
+              List.of(
+                  new Tool(
+                      "clt -s",
+                      List.of(
+                          cltPath.toString(),
+                          "-s",
+                          String.join(",", raftkv.endpoints()),
+                          "-o",
+                          "GET",
+                          "-k",
+                          KEY),
+                      Map.of()),
+                  new Tool(
+                      "clt -p",
+                      List.of(cltPath.toString(), "-p", leaderPort, "-o", "GET", "-k", KEY),
+                      Map.of()),
+                  new Tool(
+                      "etcdctl",
+                      List.of(
+                          etcdctlPath.toString(),
+                          "--endpoints=" + String.join(",", etcdTarget.endpoints()),
+                          "get",
+                          KEY),
+                      Map.of("ETCDCTL_API", "3"))));
+      for (String spec : variants) {
+        tools.add(
+            variant(spec, List.of(cltPath.toString(), "-p", leaderPort, "-o", "GET", "-k", KEY)));
+      }
       for (Tool t : tools) {
-        System.out.println(t.name + ": " + String.join(" ", t.command));
+        System.out.println(t.name + ": " + envPrefix(t) + String.join(" ", t.command));
       }
       for (int i = 0; i < warmupRuns; i++) {
         for (Tool t : tools) {
@@ -210,6 +225,28 @@ final class OneShotCommand implements Callable<Integer> {
     return failures > 0 ? 1 : 0;
   }
 
+  /**
+   * A {@code --variant}: "NAME:VAR=VALUE[,VAR=VALUE...]" as a tool named "clt -p NAME" that runs
+   * {@code command} with those environment variables.
+   */
+  static Tool variant(String spec, List<String> command) {
+    int colon = spec.indexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException(
+          "--variant " + spec + ": want NAME:VAR=VALUE[,VAR=VALUE...]");
+    }
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String assignment : spec.substring(colon + 1).split(",", -1)) {
+      int eq = assignment.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException(
+            "--variant " + spec + ": '" + assignment + "' is not VAR=VALUE");
+      }
+      env.put(assignment.substring(0, eq), assignment.substring(eq + 1));
+    }
+    return new Tool("clt -p " + spec.substring(0, colon), command, env);
+  }
+
   private static double ms(double nanos) {
     return nanos / 1e6;
   }
@@ -223,6 +260,18 @@ final class OneShotCommand implements Callable<Integer> {
       }
       return c.leader();
     }
+  }
+
+  /** "VAR=VALUE " for each variable a tool's runs set (none for etcdctl's ETCDCTL_API). */
+  private static String envPrefix(Tool t) {
+    StringBuilder sb = new StringBuilder();
+    t.env.forEach(
+        (k, v) -> {
+          if (!k.startsWith("ETCDCTL_")) {
+            sb.append(k).append('=').append(v).append(' ');
+          }
+        });
+    return sb.toString();
   }
 
   /** A run's wall time, or why it does not count. */
@@ -321,7 +370,7 @@ final class OneShotCommand implements Callable<Integer> {
     for (int i = 0; i < tools.size(); i++) {
       Tool t = tools.get(i);
       sb.append("    {\"tool\": ").append(Report.quote(t.name));
-      sb.append(", \"command\": ").append(Report.quote(String.join(" ", t.command)));
+      sb.append(", \"command\": ").append(Report.quote(envPrefix(t) + String.join(" ", t.command)));
       sb.append(", \"ok\": ").append(t.nanos.size());
       sb.append(", \"failed\": ").append(t.failures.size());
       if (!t.nanos.isEmpty()) {
