@@ -100,7 +100,7 @@ final class OneShotCommand implements Callable<Integer> {
 
     Tool(String name, List<String> command, Map<String, String> env) {
       this.name = name;
-      this.command = command;
+      this.command = new ArrayList<>(command);
       this.env = env;
     }
   }
@@ -139,6 +139,7 @@ final class OneShotCommand implements Callable<Integer> {
     System.out.print(head);
     List<Tool> tools;
     StringBuilder clusters = new StringBuilder();
+    int leaderChanges = 0;
     // Both clusters run at once (idle apart from the one GET in flight), so the tools can
     // alternate run by run and drifts in the shared machine's load hit them alike.
     try (RaftkvTarget raftkv =
@@ -193,6 +194,18 @@ final class OneShotCommand implements Callable<Integer> {
         }
       }
       for (int i = 0; i < runs; i++) {
+        // clt -p asks one server, which answers NOT_LEADER once another node has won an election
+        // (a loaded machine delays heartbeats): each round asks the current leader.
+        String port = leaderPort(raftkv.endpoints());
+        if (!port.equals(leaderPort)) {
+          leaderPort = port;
+          leaderChanges++;
+          for (Tool t : tools) {
+            if (t.command.get(1).equals("-p")) {
+              t.command.set(2, port);
+            }
+          }
+        }
         // Alternate the order too, so neither tool always follows the other.
         List<Tool> order = new ArrayList<>(tools);
         if (i % 2 == 1) {
@@ -209,7 +222,13 @@ final class OneShotCommand implements Callable<Integer> {
       }
     }
     String table = table(tools);
-    System.out.print("\n" + clusters + "\nload average at the end " + BenchMain.loadAverage());
+    System.out.print(
+        "\n"
+            + clusters
+            + "\nleader changes during the timed runs: "
+            + leaderChanges
+            + "\nload average at the end "
+            + BenchMain.loadAverage());
     System.out.print("\n\n" + table);
     int failures = 0;
     for (Tool t : tools) {
@@ -249,6 +268,18 @@ final class OneShotCommand implements Callable<Integer> {
 
   private static double ms(double nanos) {
     return nanos / 1e6;
+  }
+
+  /** The current leader's KV port, from a GET through KvClient. */
+  private static String leaderPort(List<String> endpoints) throws Exception {
+    try (KvClient c = KvClient.builder(endpoints).timeout(Duration.ofSeconds(10)).build()) {
+      c.get(KEY);
+      String leader = c.leader();
+      if (leader == null) {
+        throw new IllegalStateException("raftkv: no leader known after a GET");
+      }
+      return leader.substring(leader.lastIndexOf(':') + 1);
+    }
   }
 
   /** PUTs the key through KvClient and returns the leader that took it ("host:port"). */
