@@ -40,7 +40,14 @@ public final class PhaseTrace {
     System.out.write(r.getValue().toByteArray());
     System.out.println();
     // No printf: its first use costs milliseconds.
-    System.err.println(ms(main - t0) + " " + ms(built - main) + " " + ms(answered - built) + " " + ms(down - answered));
+    System.err.println(
+        ms(main - t0)
+            + " "
+            + ms(built - main)
+            + " "
+            + ms(answered - built)
+            + " "
+            + ms(down - answered));
     System.exit(0);
   }
 }
