@@ -29,8 +29,9 @@ import picocli.CommandLine.Option;
     description = {
       "Start a raftkv and an etcd cluster, PUT one key in each, then time --runs one-shot GETs"
           + " per tool, alternating: clt -s <all nodes>, clt -p <leader port>, etcdctl"
-          + " --endpoints=<all members> get. Prints min/median/p90/max wall times and the ratios"
-          + " of the medians. Exit 1 if any run failed (exit code not 0 or value not printed)."
+          + " --endpoints=<all members> get, and clt -p once more per --variant. Prints"
+          + " min/median/p90/max wall times and the ratios of the medians. Exit 1 if any run"
+          + " failed (exit code not 0 or value not printed)."
     })
 final class OneShotCommand implements Callable<Integer> {
   private static final String KEY = "oneshot-key";
@@ -80,6 +81,15 @@ final class OneShotCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "FILE.json", description = "Write the results as JSON.")
   Path out;
 
+  @Option(
+      names = "--variant",
+      paramLabel = "NAME:VAR=VALUE[,VAR=VALUE...]",
+      description =
+          "Also time clt -p as 'clt -p NAME' with these environment variables; repeatable. E.g."
+              + " 'jdk17-appcds:RAFTKV_CLT_JAVA=java' or 'jdk17-nocds:RAFTKV_CLT_JAVA=java,"
+              + "RAFTKV_CLT_CDS=0' (see build/dev/clt's header for its variables).")
+  List<String> variants = new ArrayList<>();
+
   /** One tool's command line and what its runs measured. */
   static final class Tool {
     final String name;
@@ -90,7 +100,7 @@ final class OneShotCommand implements Callable<Integer> {
 
     Tool(String name, List<String> command, Map<String, String> env) {
       this.name = name;
-      this.command = command;
+      this.command = new ArrayList<>(command);
       this.env = env;
     }
   }
@@ -129,6 +139,7 @@ final class OneShotCommand implements Callable<Integer> {
     System.out.print(head);
     List<Tool> tools;
     StringBuilder clusters = new StringBuilder();
+    int leaderChanges = 0;
     // Both clusters run at once (idle apart from the one GET in flight), so the tools can
     // alternate run by run and drifts in the shared machine's load hit them alike.
     try (RaftkvTarget raftkv =
@@ -142,32 +153,37 @@ final class OneShotCommand implements Callable<Integer> {
       }
       String leaderPort = leader.substring(leader.lastIndexOf(':') + 1);
       tools =
-          List.of(
-              new Tool(
-                  "clt -s",
-                  List.of(
-                      cltPath.toString(),
-                      "-s",
-                      String.join(",", raftkv.endpoints()),
-                      "-o",
-                      "GET",
-                      "-k",
-                      KEY),
-                  Map.of()),
-              new Tool(
-                  "clt -p",
-                  List.of(cltPath.toString(), "-p", leaderPort, "-o", "GET", "-k", KEY),
-                  Map.of()),
-              new Tool(
-                  "etcdctl",
-                  List.of(
-                      etcdctlPath.toString(),
-                      "--endpoints=" + String.join(",", etcdTarget.endpoints()),
-                      "get",
-                      KEY),
-                  Map.of("ETCDCTL_API", "3")));
+          new ArrayList<>(
+              List.of(
+                  new Tool(
+                      "clt -s",
+                      List.of(
+                          cltPath.toString(),
+                          "-s",
+                          String.join(",", raftkv.endpoints()),
+                          "-o",
+                          "GET",
+                          "-k",
+                          KEY),
+                      Map.of()),
+                  new Tool(
+                      "clt -p",
+                      List.of(cltPath.toString(), "-p", leaderPort, "-o", "GET", "-k", KEY),
+                      Map.of()),
+                  new Tool(
+                      "etcdctl",
+                      List.of(
+                          etcdctlPath.toString(),
+                          "--endpoints=" + String.join(",", etcdTarget.endpoints()),
+                          "get",
+                          KEY),
+                      Map.of("ETCDCTL_API", "3"))));
+      for (String spec : variants) {
+        tools.add(
+            variant(spec, List.of(cltPath.toString(), "-p", leaderPort, "-o", "GET", "-k", KEY)));
+      }
       for (Tool t : tools) {
-        System.out.println(t.name + ": " + String.join(" ", t.command));
+        System.out.println(t.name + ": " + envPrefix(t) + String.join(" ", t.command));
       }
       for (int i = 0; i < warmupRuns; i++) {
         for (Tool t : tools) {
@@ -178,6 +194,18 @@ final class OneShotCommand implements Callable<Integer> {
         }
       }
       for (int i = 0; i < runs; i++) {
+        // clt -p asks one server, which answers NOT_LEADER once another node has won an election
+        // (a loaded machine delays heartbeats): each round asks the current leader.
+        String port = leaderPort(raftkv.endpoints());
+        if (!port.equals(leaderPort)) {
+          leaderPort = port;
+          leaderChanges++;
+          for (Tool t : tools) {
+            if (t.command.get(1).equals("-p")) {
+              t.command.set(2, port);
+            }
+          }
+        }
         // Alternate the order too, so neither tool always follows the other.
         List<Tool> order = new ArrayList<>(tools);
         if (i % 2 == 1) {
@@ -194,7 +222,13 @@ final class OneShotCommand implements Callable<Integer> {
       }
     }
     String table = table(tools);
-    System.out.print("\n" + clusters + "\nload average at the end " + BenchMain.loadAverage());
+    System.out.print(
+        "\n"
+            + clusters
+            + "\nleader changes during the timed runs: "
+            + leaderChanges
+            + "\nload average at the end "
+            + BenchMain.loadAverage());
     System.out.print("\n\n" + table);
     int failures = 0;
     for (Tool t : tools) {
@@ -210,8 +244,42 @@ final class OneShotCommand implements Callable<Integer> {
     return failures > 0 ? 1 : 0;
   }
 
+  /**
+   * A {@code --variant}: "NAME:VAR=VALUE[,VAR=VALUE...]" as a tool named "clt -p NAME" that runs
+   * {@code command} with those environment variables.
+   */
+  static Tool variant(String spec, List<String> command) {
+    int colon = spec.indexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException(
+          "--variant " + spec + ": want NAME:VAR=VALUE[,VAR=VALUE...]");
+    }
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String assignment : spec.substring(colon + 1).split(",", -1)) {
+      int eq = assignment.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException(
+            "--variant " + spec + ": '" + assignment + "' is not VAR=VALUE");
+      }
+      env.put(assignment.substring(0, eq), assignment.substring(eq + 1));
+    }
+    return new Tool("clt -p " + spec.substring(0, colon), command, env);
+  }
+
   private static double ms(double nanos) {
     return nanos / 1e6;
+  }
+
+  /** The current leader's KV port, from a GET through KvClient. */
+  private static String leaderPort(List<String> endpoints) throws Exception {
+    try (KvClient c = KvClient.builder(endpoints).timeout(Duration.ofSeconds(10)).build()) {
+      c.get(KEY);
+      String leader = c.leader();
+      if (leader == null) {
+        throw new IllegalStateException("raftkv: no leader known after a GET");
+      }
+      return leader.substring(leader.lastIndexOf(':') + 1);
+    }
   }
 
   /** PUTs the key through KvClient and returns the leader that took it ("host:port"). */
@@ -223,6 +291,18 @@ final class OneShotCommand implements Callable<Integer> {
       }
       return c.leader();
     }
+  }
+
+  /** "VAR=VALUE " for each variable a tool's runs set (none for etcdctl's ETCDCTL_API). */
+  private static String envPrefix(Tool t) {
+    StringBuilder sb = new StringBuilder();
+    t.env.forEach(
+        (k, v) -> {
+          if (!k.startsWith("ETCDCTL_")) {
+            sb.append(k).append('=').append(v).append(' ');
+          }
+        });
+    return sb.toString();
   }
 
   /** A run's wall time, or why it does not count. */
@@ -321,7 +401,7 @@ final class OneShotCommand implements Callable<Integer> {
     for (int i = 0; i < tools.size(); i++) {
       Tool t = tools.get(i);
       sb.append("    {\"tool\": ").append(Report.quote(t.name));
-      sb.append(", \"command\": ").append(Report.quote(String.join(" ", t.command)));
+      sb.append(", \"command\": ").append(Report.quote(envPrefix(t) + String.join(" ", t.command)));
       sb.append(", \"ok\": ").append(t.nanos.size());
       sb.append(", \"failed\": ").append(t.failures.size());
       if (!t.nanos.isEmpty()) {

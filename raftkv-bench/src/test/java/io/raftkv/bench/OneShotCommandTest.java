@@ -1,6 +1,7 @@
 package io.raftkv.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import java.util.Map;
@@ -29,5 +30,22 @@ class OneShotCommandTest {
         .contains("| clt -s | 3 | 0 | 100.0 | 200.0 | 300.0 | 300.0 |")
         .contains("| etcdctl | 3 | 1 | 40.0 | 50.0 | 60.0 | 60.0 |")
         .contains("median clt -s / median etcdctl = 4.00");
+  }
+
+  @Test
+  void aVariantIsCltPWithItsEnvironment() {
+    OneShotCommand.Tool t =
+        OneShotCommand.variant(
+            "jdk17-nocds:RAFTKV_CLT_JAVA=java,RAFTKV_CLT_CDS=0", List.of("clt", "-p", "1"));
+    assertThat(t.name).isEqualTo("clt -p jdk17-nocds");
+    assertThat(t.command).containsExactly("clt", "-p", "1");
+    assertThat(t.env)
+        .containsExactly(Map.entry("RAFTKV_CLT_JAVA", "java"), Map.entry("RAFTKV_CLT_CDS", "0"));
+    assertThat(OneShotCommand.variant("x:RAFTKV_JAVA_OPTS=-Xint -Da=b", List.of()).env)
+        .containsEntry("RAFTKV_JAVA_OPTS", "-Xint -Da=b");
+    assertThatThrownBy(() -> OneShotCommand.variant("RAFTKV_CLT_JAVA=java", List.of()))
+        .hasMessageContaining("want NAME:VAR=VALUE");
+    assertThatThrownBy(() -> OneShotCommand.variant("x:java", List.of()))
+        .hasMessageContaining("'java' is not VAR=VALUE");
   }
 }

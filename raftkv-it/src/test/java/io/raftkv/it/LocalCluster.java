@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
@@ -219,11 +220,28 @@ final class LocalCluster implements AutoCloseable {
   }
 
   static Result run(List<String> args) {
+    return run(CLT, Map.of(), args);
+  }
+
+  /**
+   * Runs the clt launcher at {@code clt} with these arguments, and these environment variables set
+   * (a null value removes the variable).
+   */
+  static Result run(Path clt, Map<String, String> env, List<String> args) {
     List<String> cmd = new ArrayList<>();
-    cmd.add(CLT.toString());
+    cmd.add(clt.toString());
     cmd.addAll(args);
     try {
-      Process p = new ProcessBuilder(cmd).start();
+      ProcessBuilder pb = new ProcessBuilder(cmd);
+      env.forEach(
+          (k, v) -> {
+            if (v == null) {
+              pb.environment().remove(k);
+            } else {
+              pb.environment().put(k, v);
+            }
+          });
+      Process p = pb.start();
       byte[] out = p.getInputStream().readAllBytes();
       byte[] err = p.getErrorStream().readAllBytes();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
