@@ -82,6 +82,17 @@ public final class NodeRuntime<R> {
     default void saveSnapshot(SnapshotMeta meta) {
       throw new UnsupportedOperationException("this state machine takes no snapshots");
     }
+
+    /**
+     * Like {@link #saveSnapshot(SnapshotMeta)}, but may return before the state is durable: then
+     * {@code durable} runs once it is, as a later input of this runtime (on its thread, through the
+     * shell's inbox); the log is compacted only then, and no other snapshot is saved meanwhile. The
+     * default saves at once and runs {@code durable} before returning.
+     */
+    default void saveSnapshot(SnapshotMeta meta, Runnable durable) {
+      saveSnapshot(meta);
+      durable.run();
+    }
   }
 
   /**
@@ -184,6 +195,10 @@ public final class NodeRuntime<R> {
   private SnapshotSender snapshotSender;
   private Compaction compaction = Compaction.OFF;
   private SnapshotMeta lastSnapshot = SnapshotMeta.getDefaultInstance();
+
+  /** A snapshot the state machine is making durable (null if none): the log waits for it. */
+  private SnapshotMeta savingSnapshot;
+
   private long lastSnapshotNanos;
   private SnapshotImage staged;
 
@@ -551,15 +566,33 @@ public final class NodeRuntime<R> {
    * durable: a leader may apply entries a majority holds before its own write finished).
    */
   private void maybeCompact() {
-    if (!compaction.enabled() || applied - lastSnapshot.getIndex() < compaction.snapshotEntries()) {
+    if (!compaction.enabled()
+        || savingSnapshot != null
+        || applied - lastSnapshot.getIndex() < compaction.snapshotEntries()) {
       return;
     }
     SnapshotMeta snapshot = raft.snapshotMeta(applied);
-    stateMachine.saveSnapshot(snapshot);
+    savingSnapshot = snapshot;
+    stateMachine.saveSnapshot(snapshot, () -> snapshotDurable(snapshot));
+  }
+
+  /**
+   * The state machine's state up to {@code snapshot} is durable: it is the last snapshot, and the
+   * log goes up to {@code catchupEntries} before it. Ignored when an installed snapshot took its
+   * place meanwhile.
+   */
+  private void snapshotDurable(SnapshotMeta snapshot) {
+    if (savingSnapshot != snapshot) {
+      return;
+    }
+    savingSnapshot = null;
+    if (snapshot.getIndex() <= lastSnapshot.getIndex()) {
+      return;
+    }
     lastSnapshot = snapshot;
     lastSnapshotNanos = now;
     RaftStatus st = raft.status();
-    long to = Math.min(applied - compaction.catchupEntries(), st.stableIndex());
+    long to = Math.min(snapshot.getIndex() - compaction.catchupEntries(), st.stableIndex());
     SnapshotMeta start;
     if (to > st.snapshotIndex()) {
       // The core may stop short of it (a snapshot in flight still needs the entries after it).
@@ -614,6 +647,7 @@ public final class NodeRuntime<R> {
     applied = meta.getIndex();
     lastSnapshot = meta;
     lastSnapshotNanos = now;
+    savingSnapshot = null; // a save still in flight describes an older state: its answer is ignored
     listener.snapshotInstalled(meta);
   }
 

@@ -300,6 +300,70 @@ class NodeRuntimeTest {
   }
 
   @Test
+  void theLogIsCompactedOnlyOnceTheStateMachineSaysItsSnapshotIsDurable() {
+    List<Runnable> pendingSaves = new ArrayList<>();
+    List<io.raftkv.proto.raft.SnapshotMeta> compactedTo = new ArrayList<>();
+    RaftConfig config = RaftConfig.defaults(0, List.of(0)).withElectionTimeout(10, 20);
+    Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
+    NodeRuntime<String> n =
+        new NodeRuntime<>(
+            raft,
+            0,
+            new io.raftkv.raft.ReadyProcessor.LogStorage() {
+              @Override
+              public void persist(
+                  io.raftkv.proto.raft.HardState hs, List<Entry> entries, boolean sync) {}
+
+              @Override
+              public void compact(io.raftkv.proto.raft.SnapshotMeta start) {
+                compactedTo.add(start);
+              }
+            },
+            sent::addAll,
+            new NodeRuntime.StateMachine<>() {
+              @Override
+              public List<String> apply(List<Entry> entries) {
+                return entries.stream().map(e -> "ok").toList();
+              }
+
+              @Override
+              public void saveSnapshot(io.raftkv.proto.raft.SnapshotMeta meta, Runnable durable) {
+                pendingSaves.add(durable); // durable later, as the server's background flush
+              }
+            },
+            new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
+            new NodeRuntime.Listener() {},
+            0,
+            MS);
+    n.enableSnapshots(
+        (m, image) -> {},
+        new Compaction(5, 1),
+        io.raftkv.proto.raft.SnapshotMeta.getDefaultInstance());
+    n.campaign();
+    n.flush();
+    for (int i = 0; i < 12; i++) {
+      n.propose(ByteString.copyFromUtf8("w" + i), r -> {});
+      n.flush();
+    }
+    // 13 entries applied (the no-op and 12 writes): one save asked for at 5, none while it is
+    // pending, and the log untouched until it is durable.
+    assertThat(pendingSaves).hasSize(1);
+    assertThat(compactedTo).isEmpty();
+    assertThat(n.lastSnapshot().getIndex()).isZero();
+
+    pendingSaves.get(0).run();
+    n.flush();
+    assertThat(n.lastSnapshot().getIndex()).isEqualTo(5);
+    assertThat(compactedTo)
+        .extracting(io.raftkv.proto.raft.SnapshotMeta::getIndex)
+        .containsExactly(4L);
+    // The next turn asks for the next one (13 - 5 >= 5).
+    n.propose(ByteString.copyFromUtf8("w12"), r -> {});
+    n.flush();
+    assertThat(pendingSaves).hasSize(2);
+  }
+
+  @Test
   void theStartupGraceEndsForGoodOnceALeaderIsKnown() {
     NodeRuntime<String> n = node(3, true);
     n.holdElections(1_000 * MS);

@@ -245,6 +245,23 @@ final class KvSnapshots {
     record(meta, estimatedBytes());
   }
 
+  /**
+   * {@link #save} with the flush on the store's background thread: {@code done} hears there when
+   * the state machine's writes up to {@code meta} are durable (null) or why not; then call {@link
+   * #recordSaved} from the node's loop.
+   */
+  void saveInBackground(java.util.function.Consumer<StorageException> done) {
+    store.flushStateMachineInBackground(done);
+  }
+
+  /** Records {@code meta}, made durable, as the last snapshot unless a newer one is recorded. */
+  void recordSaved(SnapshotMeta meta) {
+    RocksStore.LastSnapshot last = store.lastSnapshot();
+    if (last == null || last.header().getMeta().getIndex() < meta.getIndex()) {
+      record(meta, estimatedBytes());
+    }
+  }
+
   /** The size of the state machine on disk (SST files and memtables of its column families). */
   long estimatedBytes() {
     RocksStore.KvColumns c = store.kvColumns();

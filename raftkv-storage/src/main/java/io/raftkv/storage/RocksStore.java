@@ -360,6 +360,31 @@ public final class RocksStore implements AutoCloseable {
     }
   }
 
+  /**
+   * {@link #flushStateMachine} on the store's background thread, so the caller (the node's loop)
+   * goes on meanwhile; {@code done} runs there afterwards with null, or with the failure. Nothing
+   * runs once the store is closing. The flush covers every write made before this call.
+   */
+  public void flushStateMachineInBackground(java.util.function.Consumer<StorageException> done) {
+    if (closed) {
+      return;
+    }
+    try {
+      compactor.execute(
+          () -> {
+            StorageException failure = null;
+            try {
+              flushStateMachine();
+            } catch (StorageException e) {
+              failure = e;
+            }
+            done.accept(failure);
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
+    }
+  }
+
   /** Options for writes into a staged generation: no WAL (the switch flushes it first). */
   public WriteOptions stagingWrite() {
     return stagingWrite;
