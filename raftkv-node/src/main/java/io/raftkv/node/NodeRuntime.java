@@ -84,14 +84,14 @@ public final class NodeRuntime<R> {
     }
 
     /**
-     * Like {@link #saveSnapshot(SnapshotMeta)}, but may return before the state is durable: then
-     * {@code durable} runs once it is, as a later input of this runtime (on its thread, through the
-     * shell's inbox); the log is compacted only then, and no other snapshot is saved meanwhile. The
-     * default saves at once and runs {@code durable} before returning.
+     * Like {@link #saveSnapshot(SnapshotMeta)}, but may return before the state is durable (false):
+     * then the shell calls {@link NodeRuntime#snapshotSaved} with {@code meta} once it is, as an
+     * input on the runtime's thread; the log is compacted only then, and no other snapshot is saved
+     * meanwhile. The default saves at once and returns true.
      */
-    default void saveSnapshot(SnapshotMeta meta, Runnable durable) {
+    default boolean saveSnapshotInBackground(SnapshotMeta meta) {
       saveSnapshot(meta);
-      durable.run();
+      return true;
     }
   }
 
@@ -573,16 +573,19 @@ public final class NodeRuntime<R> {
     }
     SnapshotMeta snapshot = raft.snapshotMeta(applied);
     savingSnapshot = snapshot;
-    stateMachine.saveSnapshot(snapshot, () -> snapshotDurable(snapshot));
+    if (stateMachine.saveSnapshotInBackground(snapshot)) {
+      snapshotSaved(snapshot);
+    }
   }
 
   /**
-   * The state machine's state up to {@code snapshot} is durable: it is the last snapshot, and the
-   * log goes up to {@code catchupEntries} before it. Ignored when an installed snapshot took its
-   * place meanwhile.
+   * The state machine's state up to {@code snapshot} is durable (see {@link
+   * StateMachine#saveSnapshotInBackground}): it is the last snapshot, and the log goes up to {@code
+   * catchupEntries} before it. Ignored unless it is the save in progress: an installed snapshot
+   * took its place meanwhile.
    */
-  private void snapshotDurable(SnapshotMeta snapshot) {
-    if (savingSnapshot != snapshot) {
+  public void snapshotSaved(SnapshotMeta snapshot) {
+    if (savingSnapshot == null || !savingSnapshot.equals(snapshot)) {
       return;
     }
     savingSnapshot = null;

@@ -301,7 +301,7 @@ class NodeRuntimeTest {
 
   @Test
   void theLogIsCompactedOnlyOnceTheStateMachineSaysItsSnapshotIsDurable() {
-    List<Runnable> pendingSaves = new ArrayList<>();
+    List<io.raftkv.proto.raft.SnapshotMeta> pendingSaves = new ArrayList<>();
     List<io.raftkv.proto.raft.SnapshotMeta> compactedTo = new ArrayList<>();
     RaftConfig config = RaftConfig.defaults(0, List.of(0)).withElectionTimeout(10, 20);
     Raft raft = new Raft(config, new SplittableRandom(7), PersistentState.empty());
@@ -327,8 +327,9 @@ class NodeRuntimeTest {
               }
 
               @Override
-              public void saveSnapshot(io.raftkv.proto.raft.SnapshotMeta meta, Runnable durable) {
-                pendingSaves.add(durable); // durable later, as the server's background flush
+              public boolean saveSnapshotInBackground(io.raftkv.proto.raft.SnapshotMeta meta) {
+                pendingSaves.add(meta); // durable later, as the server's background flush
+                return false;
               }
             },
             new NodeRuntime.Timing(MS, TIMEOUT_MS * MS),
@@ -351,7 +352,10 @@ class NodeRuntimeTest {
     assertThat(compactedTo).isEmpty();
     assertThat(n.lastSnapshot().getIndex()).isZero();
 
-    pendingSaves.get(0).run();
+    n.snapshotSaved(io.raftkv.proto.raft.SnapshotMeta.newBuilder().setIndex(3).build());
+    n.flush();
+    assertThat(compactedTo).as("not the save in progress: ignored").isEmpty();
+    n.snapshotSaved(pendingSaves.get(0));
     n.flush();
     assertThat(n.lastSnapshot().getIndex()).isEqualTo(5);
     assertThat(compactedTo)

@@ -447,7 +447,7 @@ public final class KvServer implements AutoCloseable {
      * runtime hears of it as an input. A failed flush stops the node, as a failed fsync does.
      */
     @Override
-    public void saveSnapshot(io.raftkv.proto.raft.SnapshotMeta meta, Runnable durable) {
+    public boolean saveSnapshotInBackground(io.raftkv.proto.raft.SnapshotMeta meta) {
       snapshots.saveInBackground(
           failure ->
               node.execute(
@@ -457,8 +457,9 @@ public final class KvServer implements AutoCloseable {
                     }
                     snapshots.recordSaved(meta);
                     metrics.snapshots.saved();
-                    durable.run();
+                    rt.snapshotSaved(meta);
                   }));
+      return false;
     }
   }
 
