@@ -435,12 +435,6 @@ public final class KvServer implements AutoCloseable {
       metrics.snapshots.installed();
     }
 
-    @Override
-    public void saveSnapshot(io.raftkv.proto.raft.SnapshotMeta meta) {
-      snapshots.save(meta);
-      metrics.snapshots.saved();
-    }
-
     /**
      * The state machine's flush runs on the store's background thread while the loop goes on (a
      * flush of 10,000 entries' writes held the loop for milliseconds at every snapshot); the

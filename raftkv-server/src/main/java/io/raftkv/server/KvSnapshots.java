@@ -236,18 +236,9 @@ final class KvSnapshots {
   }
 
   /**
-   * Makes the state machine's writes up to {@code meta} durable (a flush of its column families:
-   * they are written without the WAL), so the log up to there may be dropped; records it as the
-   * last snapshot.
-   */
-  void save(SnapshotMeta meta) {
-    store.flushStateMachine();
-    record(meta, estimatedBytes());
-  }
-
-  /**
-   * {@link #save} with the flush on the store's background thread: {@code done} hears there when
-   * the state machine's writes up to {@code meta} are durable (null) or why not; then call {@link
+   * Makes the state machine's writes so far durable (a flush of its column families: they are
+   * written without the WAL) on the store's background thread, so the log up to them may be
+   * dropped: {@code done} hears there that they are (null) or why not; then call {@link
    * #recordSaved} from the node's loop.
    */
   void saveInBackground(java.util.function.Consumer<StorageException> done) {
