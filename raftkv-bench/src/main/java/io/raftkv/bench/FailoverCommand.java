@@ -108,8 +108,8 @@ final class FailoverCommand implements Callable<Integer> {
             "bench failover %s, %d cores, java %s, load average %s%n"
                 + "%d nodes (build/dev/svr, fsync on, PreVote and CheckQuorum on), tick %d ms,"
                 + " heartbeat = min/2 ms, %d trials per group, seed %d%n"
-                + "leader: kill -9 to the first Status answer (polled every 1 ms on each survivor)"
-                + " of LEADER in a newer term; first write: kill -9 to the first acknowledged PUT"
+                + "leader: kill -9 to the first survivor's log line saying it is LEADER in a newer"
+                + " term (+-1 ms); first write: kill -9 to the first acknowledged PUT"
                 + " of a client that starts writing at the kill%n",
             Instant.now(),
             Runtime.getRuntime().availableProcessors(),

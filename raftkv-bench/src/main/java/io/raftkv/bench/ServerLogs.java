@@ -128,6 +128,29 @@ final class ServerLogs {
     return out;
   }
 
+  private static final Pattern RAFTKV_LEADER =
+      Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*node (\\d+) is LEADER in term (\\d+)");
+
+  /** A node's log line saying it became leader: when (epoch ms, the line's resolution) and term. */
+  record Leadership(int node, long millis, long term) {}
+
+  /**
+   * The first time a raftkv node's log says it became leader of a term above {@code aboveTerm}, at
+   * or after {@code sinceMillis}; null if it does not (yet).
+   */
+  static Leadership raftkvLeadership(Path log, long aboveTerm, long sinceMillis) {
+    for (String line : lines(log)) {
+      Matcher m = RAFTKV_LEADER.matcher(line);
+      if (m.find() && Long.parseLong(m.group(3)) > aboveTerm) {
+        long at = localTime(m.group(1));
+        if (at >= sinceMillis) {
+          return new Leadership(Integer.parseInt(m.group(2)), at, Long.parseLong(m.group(3)));
+        }
+      }
+    }
+    return null;
+  }
+
   /** The database snapshots an etcd member logged as sent (or failed) since {@code sinceMillis}. */
   static List<Transfer> etcdTransfers(int node, Path log, long sinceMillis) {
     List<Transfer> out = new ArrayList<>();

@@ -41,6 +41,29 @@ class ServerLogsTest {
   }
 
   @Test
+  void raftkvLeadershipIsTheFirstLineOfANewerTermSinceTheGivenMoment() throws Exception {
+    Path log = dir.resolve("node-2.log");
+    Files.write(
+        log,
+        List.of(
+            "00:00:01.000 INFO  KvServer - node 2 is LEADER in term 3 (leader 2)",
+            "00:00:02.000 INFO  KvServer - node 2 is FOLLOWER in term 4 (leader 1)",
+            "00:00:03.000 INFO  KvServer - node 2 is CANDIDATE in term 5 (leader 0)",
+            "00:00:03.250 INFO  KvServer - node 2 is LEADER in term 5 (leader 2)",
+            "00:00:04.000 INFO  KvServer - node 2 is LEADER in term 7 (leader 2)"));
+    long start = ServerLogs.localTime("00:00:00.000");
+    ServerLogs.Leadership l = ServerLogs.raftkvLeadership(log, 4, start);
+    assertThat(l.node()).isEqualTo(2);
+    assertThat(l.term()).isEqualTo(5);
+    assertThat(l.millis() - start).isEqualTo(3250);
+    // The term bound and the time bound each skip what came before.
+    assertThat(ServerLogs.raftkvLeadership(log, 5, start).term()).isEqualTo(7);
+    assertThat(ServerLogs.raftkvLeadership(log, 4, start + 3251).term()).isEqualTo(7);
+    assertThat(ServerLogs.raftkvLeadership(log, 7, start)).isNull();
+    assertThat(ServerLogs.raftkvLeadership(dir.resolve("absent.log"), 0, start)).isNull();
+  }
+
+  @Test
   void etcdTransfersPairSendingWithSent() throws Exception {
     Path log = dir.resolve("m1.log");
     Files.write(
