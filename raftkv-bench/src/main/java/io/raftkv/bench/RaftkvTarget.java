@@ -1,7 +1,6 @@
 package io.raftkv.bench;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import io.raftkv.client.ClientTls;
 import io.raftkv.client.KvClient;
 import io.raftkv.testkit.FreePorts;
@@ -276,17 +275,11 @@ final class RaftkvTarget implements Target {
     synchronized (pool) {
       int slot = index % connections;
       if (pool[slot] == null) {
-        // Responses are handled on the transport's network thread: the load's callbacks never
+        // Responses are handled on the transport's reader thread: the load's callbacks never
         // block (they record and start the next call). gRPC's default, a cached thread pool, grew
         // to 500-670 threads at 1,024 clients on 2 busy cores, and cost 3-4x the bench CPU per
-        // operation. Netty, not clt's OkHttp (chosen for start-up): a call started from a
-        // callback is written, and its deadline timed, by the same event loop thread, where
-        // OkHttp wakes a writer thread and a timer thread per call (measured with perf sched:
-        // 0.25 ms from a reply to the next request at one client).
-        pool[slot] =
-            NettyChannelBuilder.forTarget(address, tls.channelCredentials())
-                .directExecutor()
-                .build();
+        // operation.
+        pool[slot] = tls.builder(address).directExecutor().build();
       }
       return pool[slot];
     }

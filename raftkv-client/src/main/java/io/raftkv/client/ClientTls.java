@@ -1,7 +1,6 @@
 package io.raftkv.client;
 
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.okhttp.OkHttpChannelBuilder;
@@ -84,16 +83,6 @@ public record ClientTls(Path caFile, Path certFile, Path keyFile) {
       return OkHttpChannelBuilder.forTarget(target).usePlaintext();
     }
     return OkHttpChannelBuilder.forTarget(target, credentials());
-  }
-
-  /**
-   * These options as gRPC channel credentials (plaintext when TLS is off), for a channel built with
-   * another transport than {@link #builder}'s OkHttp.
-   *
-   * @throws IllegalArgumentException if a file cannot be read or parsed (one line naming it)
-   */
-  public ChannelCredentials channelCredentials() {
-    return enabled() ? credentials() : InsecureChannelCredentials.create();
   }
 
   private ChannelCredentials credentials() {
