@@ -62,6 +62,8 @@ final class ServerLogs {
               + " (\\d+) in (\\d+) ms");
   private static final Pattern RAFTKV_FAILED =
       Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*snapshot (\\d+) to node (\\d+) failed");
+  private static final Pattern RAFTKV_LEADER =
+      Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*node (\\d+) is LEADER in term (\\d+)");
   private static final Pattern ETCD_TS = Pattern.compile("\"ts\":\"([^\"]+)\"");
   private static final Pattern ETCD_BYTES = Pattern.compile("\"bytes\":(\\d+)");
   private static final DateTimeFormatter ETCD_TIME =
@@ -127,9 +129,6 @@ final class ServerLogs {
     }
     return out;
   }
-
-  private static final Pattern RAFTKV_LEADER =
-      Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*node (\\d+) is LEADER in term (\\d+)");
 
   /** A node's log line saying it became leader: when (epoch ms, the line's resolution) and term. */
   record Leadership(int node, long millis, long term) {}

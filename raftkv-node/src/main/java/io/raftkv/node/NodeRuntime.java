@@ -582,16 +582,14 @@ public final class NodeRuntime<R> {
    * The state machine's state up to {@code snapshot} is durable (see {@link
    * StateMachine#saveSnapshotInBackground}): it is the last snapshot, and the log goes up to {@code
    * catchupEntries} before it. Ignored unless it is the save in progress: an installed snapshot
-   * took its place meanwhile.
+   * took its place meanwhile (an install clears the save in progress, and a save starts only past
+   * the last snapshot, so the one it answers is always newer).
    */
   public void snapshotSaved(SnapshotMeta snapshot) {
     if (savingSnapshot == null || !savingSnapshot.equals(snapshot)) {
       return;
     }
     savingSnapshot = null;
-    if (snapshot.getIndex() <= lastSnapshot.getIndex()) {
-      return;
-    }
     lastSnapshot = snapshot;
     lastSnapshotNanos = now;
     RaftStatus st = raft.status();
