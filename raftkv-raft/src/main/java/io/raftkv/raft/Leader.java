@@ -12,7 +12,10 @@ import io.raftkv.proto.raft.InstallSnapshotRequest;
 import io.raftkv.proto.raft.RaftMessage;
 import io.raftkv.proto.raft.SnapshotMeta;
 import io.raftkv.proto.raft.TimeoutNow;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What a node does while it leads (etcd's {@code stepLeader} and {@code tickHeartbeat}): log
@@ -40,8 +43,19 @@ final class Leader {
    */
   private long round;
 
-  /** The round of a ReadIndex broadcast queued in the outbox but not yet handed out, or 0. */
+  /**
+   * The round of the reads that arrived since the last Ready was handed out, or 0. Their leadership
+   * check goes out when the Ready is built ({@link #flushAppends}).
+   */
   private long unsentReadRound;
+
+  /**
+   * The AppendEntries queued since the last Ready was handed out. A read's round rides on these
+   * when it can, instead of on a heartbeat of its own to the same follower.
+   */
+  private final List<RaftMessage.Builder> queuedAppends = new ArrayList<>();
+
+  private final Set<Integer> roundCarried = new TreeSet<>();
 
   private int leadTransferee = NONE;
   private int transferElapsed;
@@ -65,6 +79,7 @@ final class Leader {
     reads.clear();
     leadTransferee = NONE;
     unsentReadRound = 0;
+    queuedAppends.clear();
     appendsPending = false;
   }
 
@@ -252,7 +267,10 @@ final class Leader {
     return e.getIndex();
   }
 
-  /** Sends the entries proposed since the last Ready: one message per follower, not per entry. */
+  /**
+   * Completes the Ready's messages: the entries proposed since the last Ready (one message per
+   * follower, not per entry), then the leadership check of the reads that arrived meanwhile.
+   */
   void flushAppends() {
     if (appendsPending) {
       for (int peer : tracker.peers()) {
@@ -260,6 +278,9 @@ final class Leader {
       }
     }
     appendsPending = false;
+    if (unsentReadRound != 0) {
+      sendReadRound();
+    }
   }
 
   private void handleAppendResponse(RaftMessage m) {
@@ -425,17 +446,18 @@ final class Leader {
         Math.min(
             log.committed(),
             entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).getIndex()));
-    raft.send(to)
-        .setAppendRequest(
-            AppendEntriesRequest.newBuilder()
-                .setPrevLogIndex(prevIndex)
-                .setPrevLogTerm(log.term(prevIndex))
-                .addAllEntries(entries)
-                .setLeaderCommit(log.committed())
-                // What this follower must hold: a log ending before it lost data (etcd's
-                // heartbeat commit, min(match, committed)); see Follower.
-                .setAckedCommit(Math.min(pr.match(), log.committed()))
-                .setRound(round));
+    RaftMessage.Builder message = raft.send(to);
+    queuedAppends.add(message);
+    message.setAppendRequest(
+        AppendEntriesRequest.newBuilder()
+            .setPrevLogIndex(prevIndex)
+            .setPrevLogTerm(log.term(prevIndex))
+            .addAllEntries(entries)
+            .setLeaderCommit(log.committed())
+            // What this follower must hold: a log ending before it lost data (etcd's
+            // heartbeat commit, min(match, committed)); see Follower.
+            .setAckedCommit(Math.min(pr.match(), log.committed()))
+            .setRound(round));
   }
 
   /**
@@ -465,22 +487,47 @@ final class Leader {
 
   // ---------------------------------------------------------------- ReadIndex (§8)
 
-  /** The round that proves leadership for a read arriving now; one broadcast per Ready. */
+  /** The round that proves leadership for a read arriving now; one per Ready. */
   private long readRound() {
     if (unsentReadRound == 0) {
       round++;
       unsentReadRound = round;
-      for (int peer : tracker.peers()) {
-        // prev = match: always accepted, so the answer confirms leadership without side effects.
-        sendAppendRequest(peer, tracker.progress(peer).match(), List.of());
-      }
     }
     return unsentReadRound;
   }
 
-  /** The outbox was handed out: the next read needs a broadcast of its own. */
+  /**
+   * §8's heartbeat exchange for the reads of this Ready, sent with it. Every AppendEntries in this
+   * Ready leaves after those reads arrived (nothing is sent before the Ready is handed out), so
+   * each carries their round, even one queued earlier in the same turn, and its answer counts for
+   * them. Only a follower that is sent nothing else gets a heartbeat: under load, a read costs no
+   * messages of its own.
+   */
+  private void sendReadRound() {
+    roundCarried.clear();
+    for (RaftMessage.Builder message : queuedAppends) {
+      if (message.getAppendRequest().getRound() < round) {
+        message.getAppendRequestBuilder().setRound(round);
+      }
+      roundCarried.add(message.getTo());
+    }
+    for (int peer : tracker.peers()) {
+      if (!roundCarried.contains(peer)) {
+        // prev = match: always accepted, so the answer confirms leadership without side effects.
+        sendAppendRequest(peer, tracker.progress(peer).match(), List.of());
+      }
+    }
+  }
+
+  /** Whether reads wait for a leadership check that the next Ready sends. */
+  boolean hasUnsentReadRound() {
+    return unsentReadRound != 0;
+  }
+
+  /** The Ready was handed out: the next read needs a round of its own. */
   void onMessagesHandedOut() {
     unsentReadRound = 0;
+    queuedAppends.clear();
   }
 
   private void releaseReads() {

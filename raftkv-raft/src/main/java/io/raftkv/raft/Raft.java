@@ -438,10 +438,11 @@ public final class Raft {
   /** Whether {@link #ready()} has anything to hand out. */
   public boolean hasReady() {
     // Entries proposed since the last Ready are unstable, so they alone make the answer true; their
-    // AppendEntries are built by ready().
+    // AppendEntries are built by ready(), and so is the leadership check of reads (§8).
     return !outbox.awaitingAdvance()
         && (snapshotToInstall != null
             || outbox.hasNews(softState(), hardState())
+            || leader.hasUnsentReadRound()
             || log.stable() < log.lastIndex()
             || log.hasNextCommittedEntries());
   }

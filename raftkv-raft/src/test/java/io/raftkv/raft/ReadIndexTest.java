@@ -1,6 +1,7 @@
 package io.raftkv.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.raftkv.proto.raft.Entry;
 import io.raftkv.proto.raft.EntryType;
@@ -123,6 +124,65 @@ class ReadIndexTest {
     // A read after that Ready starts a new round.
     leader.readIndex(6);
     assertThat(net.take(m -> m.getFrom() == 1)).hasSize(2);
+  }
+
+  /**
+   * §8's heartbeat exchange rides on the Ready's own AppendEntries: a read that arrives with a
+   * proposal costs no message of its own, and the answers to the entries release it.
+   */
+  @Test
+  void readRidesOnTheEntriesOfItsReady() {
+    TestNetwork net = TestNetwork.create(3, 1);
+    net.elect(1);
+    net.deliverAll();
+    Raft leader = net.raft(1);
+    leader.propose(TestNetwork.data("x"));
+    assertThat(leader.readIndex(7)).isTrue();
+    List<RaftMessage> out = net.take(m -> m.getFrom() == 1);
+    assertThat(out)
+        .extracting(RaftMessage::getTo, m -> m.getAppendRequest().getEntriesCount())
+        .containsExactlyInAnyOrder(tuple(2, 1), tuple(3, 1));
+
+    net.deliver(out.get(0)); // one follower's answer and the leader's own copy: a majority
+    net.take(m -> m.getTo() == 1).forEach(net::deliver);
+    net.flush();
+    assertThat(net.node(1).readStates).containsExactly(new ReadState(7, 1));
+  }
+
+  /**
+   * A message queued earlier in the same turn (here the commit index sent to both followers) leaves
+   * with the Ready, after the read arrived, so it carries the read's round instead of the round it
+   * was queued with; a follower that is sent nothing (here one whose pipeline is full) gets a
+   * heartbeat of its own.
+   */
+  @Test
+  void messagesQueuedBeforeTheReadInTheSameReadyCarryItsRound() {
+    TestNetwork net = TestNetwork.create(3, 1, c -> c.withReplicationLimits(1, 1 << 20));
+    net.elect(1);
+    net.deliverAll();
+    Raft leader = net.raft(1);
+    leader.propose(TestNetwork.data("x"));
+    List<RaftMessage> entries = net.take(m -> m.getFrom() == 1);
+    long before = entries.get(0).getAppendRequest().getRound();
+    net.deliver(entries.stream().filter(m -> m.getTo() == 2).findFirst().orElseThrow());
+    List<RaftMessage> answer = net.take(m -> m.getTo() == 1);
+    assertThat(answer).hasSize(1);
+
+    net.deliver(
+        answer.get(0)); // commits index 2: the commit index goes to 2 (3's pipeline is full)
+    assertThat(leader.commitIndex()).isEqualTo(2);
+    assertThat(leader.readIndex(8)).isTrue();
+    List<RaftMessage> out = net.take(m -> m.getFrom() == 1);
+    assertThat(out).extracting(RaftMessage::getTo).containsExactlyInAnyOrder(2, 3);
+    long round = out.get(0).getAppendRequest().getRound();
+    assertThat(round).isGreaterThan(before);
+    assertThat(out).allSatisfy(m -> assertThat(m.getAppendRequest().getRound()).isEqualTo(round));
+
+    // Node 3 never got the entry: its heartbeat answer alone confirms the read.
+    net.deliver(out.stream().filter(m -> m.getTo() == 3).findFirst().orElseThrow());
+    net.take(m -> m.getTo() == 1 && m.getFrom() == 3).forEach(net::deliver);
+    net.flush();
+    assertThat(net.node(1).readStates).containsExactly(new ReadState(8, 2));
   }
 
   /**
