@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of docs/benchmarks/README.md, one after the other, into DIR
 # (default docs/benchmarks/<today>). Needs a build (mvn -q package -DskipTests) and, for the etcd
-# side, Debian's etcd-server and etcd-client packages. About 55 minutes on 2 cores; run it on an
+# side, Debian's etcd-server and etcd-client packages. About 65 minutes on 2 cores; run it on an
 # otherwise idle machine.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,6 +32,12 @@ log b-nodes
 $B sweep --vary nodes --clients 64 --read-share 0.5 --duration 10s --warmup 20s --rounds 1 \
   --out "$out/b-nodes.json" --markdown "$out/b-nodes.md" --chart-dir "$out/b-nodes" \
   > "$out/b-nodes.txt" 2>&1
+# 9 JVMs on 2 cores are still compiling after 20 s (C2 took half the servers' CPU in b's 9-node
+# window): the same points again once the JIT has settled.
+log b2-nodes-steady
+$B sweep --vary nodes --values 9,11 --clients 64 --read-share 0.5 --duration 10s --warmup 120s \
+  --rounds 1 --out "$out/b2-nodes-steady.json" --markdown "$out/b2-nodes-steady.md" \
+  > "$out/b2-nodes-steady.txt" 2>&1
 log d-failover
 $B failover --trials 12 --out "$out/d-failover.json" --chart-dir "$out/d-failover" \
   > "$out/d-failover.txt" 2>&1
