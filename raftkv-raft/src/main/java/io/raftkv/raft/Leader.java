@@ -55,8 +55,6 @@ final class Leader {
    */
   private final List<RaftMessage.Builder> queuedAppends = new ArrayList<>();
 
-  private final Set<Integer> roundCarried = new TreeSet<>();
-
   private int leadTransferee = NONE;
   private int transferElapsed;
   private int heartbeatElapsed;
@@ -504,7 +502,7 @@ final class Leader {
    * messages of its own.
    */
   private void sendReadRound() {
-    roundCarried.clear();
+    Set<Integer> roundCarried = new TreeSet<>();
     for (RaftMessage.Builder message : queuedAppends) {
       if (message.getAppendRequest().getRound() < round) {
         message.getAppendRequestBuilder().setRound(round);

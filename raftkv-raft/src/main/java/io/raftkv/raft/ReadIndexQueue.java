@@ -9,8 +9,8 @@ import java.util.List;
  *
  * <p>A read recorded with round r becomes safe once a majority has answered an AppendEntries of
  * round r or later: those were sent after the read arrived, so no other leader had been elected
- * when the read's index was taken. All reads that arrive before the next broadcast share its round,
- * so one heartbeat confirms a whole batch.
+ * when the read's index was taken. All reads that arrive before the next Ready is handed out share
+ * its round, so one exchange with a majority confirms a whole batch.
  */
 final class ReadIndexQueue {
   private record Pending(long context, long index, long round) {}

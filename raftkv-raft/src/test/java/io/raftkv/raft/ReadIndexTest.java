@@ -150,10 +150,10 @@ class ReadIndexTest {
   }
 
   /**
-   * A message queued earlier in the same turn (here the commit index sent to both followers) leaves
+   * A message queued earlier in the same turn (here the new commit index, sent to node 2) leaves
    * with the Ready, after the read arrived, so it carries the read's round instead of the round it
-   * was queued with; a follower that is sent nothing (here one whose pipeline is full) gets a
-   * heartbeat of its own.
+   * was queued with, and its answer alone confirms the read; a follower that is sent nothing (here
+   * node 3, whose pipeline is full) gets a heartbeat of its own.
    */
   @Test
   void messagesQueuedBeforeTheReadInTheSameReadyCarryItsRound() {
@@ -178,9 +178,10 @@ class ReadIndexTest {
     assertThat(round).isGreaterThan(before);
     assertThat(out).allSatisfy(m -> assertThat(m.getAppendRequest().getRound()).isEqualTo(round));
 
-    // Node 3 never got the entry: its heartbeat answer alone confirms the read.
-    net.deliver(out.stream().filter(m -> m.getTo() == 3).findFirst().orElseThrow());
-    net.take(m -> m.getTo() == 1 && m.getFrom() == 3).forEach(net::deliver);
+    RaftMessage raised = out.stream().filter(m -> m.getTo() == 2).findFirst().orElseThrow();
+    assertThat(raised.getAppendRequest().getLeaderCommit()).isEqualTo(2);
+    net.deliver(raised);
+    net.take(m -> m.getTo() == 1 && m.getFrom() == 2).forEach(net::deliver);
     net.flush();
     assertThat(net.node(1).readStates).containsExactly(new ReadState(8, 2));
   }
